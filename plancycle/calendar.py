@@ -1,0 +1,97 @@
+"""Working-day arithmetic with England and Wales bank holidays.
+
+Due dates and chasing are counted in working days ("due 10 working days after the stage
+starts"), so Christmas and Easter move deadlines instead of landing reminders on a holiday.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    # England and Wales share the same bank holidays; holidays' "ENG" subdivision has them.
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+
+
+class WorkingCalendar:
+    """Weekdays that are not England and Wales bank holidays (plus any extra closures)."""
+
+    def __init__(self, extra_closures: frozenset[date] | set[date] = frozenset()) -> None:
+        self.extra_closures = frozenset(extra_closures)
+
+    def is_bank_holiday(self, day: date) -> bool:
+        return day in _bank_holidays(day.year)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and not self.is_bank_holiday(day) and (
+            day not in self.extra_closures
+        )
+
+    def next_working_day(self, day: date) -> date:
+        """``day`` itself if it is a working day, else the next one."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def previous_working_day(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """Move ``n`` working days from ``day`` (negative goes back).
+
+        ``n == 0`` rolls a non-working day forward to the next working day.
+        """
+        if n == 0:
+            return self.next_working_day(day)
+        step = 1 if n > 0 else -1
+        remaining = abs(n)
+        while remaining:
+            day += timedelta(days=step)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end`` (negative if end < start).
+
+        ``working_days_between(d, add_working_days(d, n)) == n`` for working days ``d``.
+        """
+        if end == start:
+            return 0
+        sign = 1 if end > start else -1
+        lo, hi = (start, end) if sign > 0 else (end, start)
+        count = 0
+        day = lo + timedelta(days=1)
+        while day <= hi:
+            if self.is_working_day(day):
+                count += 1
+            day += timedelta(days=1)
+        return sign * count
+
+    def working_days(self, start: date, end: date) -> list[date]:
+        """All working days in ``[start, end]``."""
+        days = []
+        day = start
+        while day <= end:
+            if self.is_working_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+
+def financial_year_bounds(label: str) -> tuple[date, date]:
+    """``"2026/27"`` → (1 April 2026, 31 March 2027)."""
+    first, _, second = label.partition("/")
+    if not (first.isdigit() and len(first) == 4 and second.isdigit() and len(second) == 2):
+        raise ValueError(f"financial year {label!r} must look like 2026/27")
+    start_year = int(first)
+    if (start_year + 1) % 100 != int(second):
+        raise ValueError(f"financial year {label!r}: {second} does not follow {first}")
+    return date(start_year, 4, 1), date(start_year + 1, 3, 31)

@@ -1,0 +1,36 @@
+"""The ``plancycle`` command line: one Typer app, one module per noun.
+
+User mistakes (bad config, unknown cycle, bad date) print a clear message and exit 2;
+they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from plancycle.cli import config_cmd, cycle_cmd
+from plancycle.cli.common import UserError, console_err
+
+app = typer.Typer(
+    name="plancycle",
+    help="Run an NHS organisation's annual workforce planning cycle.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(cycle_cmd.app, name="cycle")
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

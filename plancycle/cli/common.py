@@ -1,0 +1,62 @@
+"""Helpers shared by the CLI commands: consoles, the register, user errors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from plancycle.clock import Clock, clock_at
+from plancycle.config import ConfigError, CycleConfig, load_config
+from plancycle.register import Cycle, Register
+
+console = Console()
+console_err = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed without a traceback, exit code 2."""
+
+
+def parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"--as-of {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def load_or_exit(path: str) -> CycleConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        console_err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+
+
+def open_register(clock: Clock | None = None, as_of: date | None = None) -> Register:
+    register = Register(clock=clock or clock_at(as_of))
+    register.migrate()
+    return register
+
+
+def resolve_cycle_id(register: Register, cycle_id: str | None) -> str:
+    """The cycle named, or the only cycle in the register."""
+    with register.session() as session:
+        ids = list(session.scalars(select(Cycle.id).order_by(Cycle.started_at)))
+    if cycle_id:
+        if cycle_id not in ids:
+            known = ", ".join(ids) or "none yet"
+            raise UserError(f"no cycle '{cycle_id}' in the register (cycles: {known}); "
+                            "start one with `plancycle cycle start FILE`")
+        return cycle_id
+    if not ids:
+        raise UserError("the register has no cycles yet; start one with "
+                        "`plancycle cycle start cycle_config/trust_annual_cycle.yaml`")
+    if len(ids) > 1:
+        raise UserError(
+            f"several cycles in the register ({', '.join(ids)}); choose one with --cycle")
+    return ids[0]

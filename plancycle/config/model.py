@@ -1,0 +1,204 @@
+"""The cycle configuration: one YAML file per planning cycle, validated by pydantic.
+
+The model says what a planner may write; cross-references (roles, people, dependencies,
+dates) are checked afterwards in :mod:`plancycle.config.checks` so that every mistake in a
+file is reported at once, each with its YAML path.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
+Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must not silently switch a feature off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskKind(StrEnum):
+    DATA_REQUEST = "data_request"
+    REVIEW = "review"
+    ANALYSIS = "analysis"
+    GATE = "gate"
+    SUBMISSION = "submission"
+    ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class Organisation(Strict):
+    name: str
+    org_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,5}$")]
+    type: Literal["acute", "mental_health", "community", "ambulance", "primary_care_network",
+                  "integrated_care_board", "other"] = "acute"
+    ics_code: Annotated[str, Field(pattern=r"^Q[A-Z0-9]{2}$")] | None = None
+    ics_name: str | None = None
+
+
+class CycleInfo(Strict):
+    id: Ident
+    name: str
+    financial_year: Annotated[str, Field(pattern=r"^\d{4}/\d{2}$")]
+    timezone: str = "Europe/London"
+
+
+class Person(Strict):
+    id: Ident
+    name: str
+    email: str | None = None
+    chat: str | None = Field(
+        default=None, description="Handle in the organisation's chat channel, e.g. @amira.khan")
+    deputy: Ident | None = None
+    line_manager: Ident | None = None
+    absent: bool = Field(default=False, description="Away: their deputy is assigned instead")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError(
+                f"{value!r} is not an email address (expected name@organisation.nhs.uk)")
+        return value
+
+
+class Role(Strict):
+    id: Ident
+    name: str
+    holders: list[Ident] = Field(min_length=1)
+    description: str | None = None
+
+
+class EscalationStep(Strict):
+    after_working_days_overdue: Annotated[int, Field(ge=1)]
+    to: str = Field(
+        description="'line_manager', 'deputy' or 'role:<role id>' (e.g. role:chief_executive)")
+
+    @field_validator("to")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if value in ("line_manager", "deputy") or re.match(r"^role:[a-z0-9_.\-]+$", value):
+            return value
+        raise ValueError(
+            f"escalation target {value!r} must be 'line_manager', 'deputy' or 'role:<role id>'")
+
+
+class ChasingPolicy(Strict):
+    """When reminders, overdue chasers and escalations go out, in working days."""
+
+    reminders_before_due: list[Annotated[int, Field(ge=1, le=60)]] = [5, 1]
+    remind_on_due_date: bool = True
+    overdue_every: Annotated[int, Field(ge=1, le=30)] = 2
+    escalation: list[EscalationStep] = [
+        EscalationStep(after_working_days_overdue=3, to="line_manager"),
+        EscalationStep(after_working_days_overdue=10, to="role:chief_executive"),
+    ]
+    digest: bool = Field(default=False, description="One message a day per person, not per task")
+    channels: list[Literal["email", "chat"]] = ["email", "chat"]
+
+
+class ChasingOverride(Strict):
+    """Per-task changes to the cycle's chasing policy; unset fields inherit."""
+
+    reminders_before_due: list[Annotated[int, Field(ge=1, le=60)]] | None = None
+    remind_on_due_date: bool | None = None
+    overdue_every: Annotated[int, Field(ge=1, le=30)] | None = None
+    escalation: list[EscalationStep] | None = None
+    digest: bool | None = None
+    channels: list[Literal["email", "chat"]] | None = None
+
+    def apply(self, base: ChasingPolicy) -> ChasingPolicy:
+        changes = self.model_dump(exclude_none=True)
+        return base.model_copy(update={k: getattr(self, k) for k in changes})
+
+
+class RelativeDate(Strict):
+    """A date counted in working days from another stage's end (or start)."""
+
+    after: Ident = Field(description="The stage this one follows")
+    working_days: Annotated[int, Field(ge=0, le=260)] = 0
+    from_: Literal["end", "start"] = Field(default="end", alias="from")
+
+
+class Duration(Strict):
+    working_days: Annotated[int, Field(ge=0, le=260)]
+
+
+class Gate(Strict):
+    approvers: list[Ident] = Field(min_length=1, description="Approver role ids")
+    quorum: Literal["all", "any"] | Annotated[int, Field(ge=1)] = "all"
+    document: Literal["plan", "exec_summary", "action_plan"] = "plan"
+    on_reject_reopen: Ident | None = Field(
+        default=None, description="Stage to go back to when rejected (default: the previous one)")
+
+
+class Task(Strict):
+    id: Ident
+    name: str
+    kind: TaskKind
+    role: Ident
+    due: date | Duration = Field(description="A date, or working days after the stage starts")
+    depends_on: list[Ident] = []
+    return_kind: str | None = Field(default=None, alias="return")
+    instructions: str | None = None
+    chasing: ChasingOverride | None = None
+    gate: Gate | None = None
+
+
+class Stage(Strict):
+    id: Ident
+    name: str
+    starts: date | RelativeDate
+    ends: date | Duration | None = Field(
+        default=None, description="Optional; defaults to the last task's due date")
+    description: str | None = None
+    tasks: list[Task] = Field(min_length=1)
+
+
+class Destination(Strict):
+    type: Literal["outbox", "http", "email"]
+    path: str | None = Field(default=None, description="outbox: directory")
+    url_env: str | None = Field(
+        default=None, description="http: name of the environment variable holding the URL")
+    to: str | None = Field(default=None, description="email: recipient address")
+
+
+class Submission(Strict):
+    recipient: str = "ICS workforce team"
+    destinations: list[Destination] = [Destination(type="outbox", path="outbox")]
+
+
+class CycleConfig(Strict):
+    """One planning cycle: who, what, when and how hard to chase."""
+
+    version: Literal[1] = 1
+    cycle: CycleInfo
+    organisation: Organisation
+    people: list[Person] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1)
+    chasing: ChasingPolicy = ChasingPolicy()
+    stages: list[Stage] = Field(min_length=1)
+    submission: Submission = Submission()
+
+    # Convenience look-ups (the model is frozen, so these are cheap and safe).
+    def person(self, person_id: str) -> Person:
+        return next(p for p in self.people if p.id == person_id)
+
+    def role(self, role_id: str) -> Role:
+        return next(r for r in self.roles if r.id == role_id)
+
+    def tasks(self) -> list[tuple[Stage, Task]]:
+        return [(stage, task) for stage in self.stages for task in stage.tasks]
+
+    def task(self, task_id: str) -> Task:
+        return next(t for _, t in self.tasks() if t.id == task_id)
+
+    def chasing_for(self, task: Task) -> ChasingPolicy:
+        return task.chasing.apply(self.chasing) if task.chasing else self.chasing

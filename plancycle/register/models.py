@@ -1,0 +1,311 @@
+"""The register: SQLAlchemy tables holding the truth about every cycle.
+
+Prefect's run state is not the source of truth — this is. Flows reconcile against it, the
+chaser reads it, the portal and CLI write to it, and every change lands in the audit log
+(see :mod:`plancycle.register.audit`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the register; use the injected Clock")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            from datetime import UTC
+
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CycleState(StrEnum):
+    STARTED = "started"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"
+
+
+class StageState(StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    COMPLETE = "complete"
+
+
+class TaskState(StrEnum):
+    PENDING = "pending"            # not yet open: stage not started or dependencies incomplete
+    OPEN = "open"                  # assigned and being chased
+    RESUBMISSION_REQUIRED = "resubmission_required"  # a return failed validation
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+
+
+class AssignmentState(StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    REASSIGNED = "reassigned"      # handed to a deputy/delegate; a new assignment exists
+    CANCELLED = "cancelled"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_code: Mapped[str] = mapped_column(String(10), index=True)
+    org_name: Mapped[str] = mapped_column(String(200))
+    financial_year: Mapped[str] = mapped_column(String(7))
+    config_path: Mapped[str] = mapped_column(Text)
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    config_text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default=CycleState.STARTED)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime]
+
+    stages: Mapped[list[Stage]] = relationship(back_populates="cycle", order_by="Stage.sequence")
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("cycle_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    chat: Mapped[str | None] = mapped_column(String(200))
+    deputy_key: Mapped[str | None] = mapped_column(String(80))
+    line_manager_key: Mapped[str | None] = mapped_column(String(80))
+    absent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RoleHolder(Base):
+    """Who holds a role in a cycle (a role may have several holders, e.g. service leads)."""
+
+    __tablename__ = "role_holders"
+    __table_args__ = (UniqueConstraint("cycle_id", "role_key", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    role_key: Mapped[str] = mapped_column(String(80))
+    role_name: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+
+
+class Stage(Base):
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("cycle_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    sequence: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default=StageState.PENDING)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="stages")
+    tasks: Mapped[list[Task]] = relationship(back_populates="stage", order_by="Task.sequence")
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("cycle_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30))
+    role_key: Mapped[str] = mapped_column(String(80))
+    sequence: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    depends_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    return_kind: Mapped[str | None] = mapped_column(String(40))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict)  # chasing policy and gate, as resolved from the config
+    state: Mapped[str] = mapped_column(String(30), default=TaskState.PENDING, index=True)
+    opened_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+    stage: Mapped[Stage] = relationship(back_populates="tasks")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="task")
+
+
+class Assignment(Base):
+    """One person asked to do one task; chased until complete."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("task_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=AssignmentState.OPEN, index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    assigned_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    on_behalf_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id"))  # set when a deputy or delegate stands in
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    task: Mapped[Task] = relationship(back_populates="assignments")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+
+
+class Upload(Base):
+    """A raw data return as received: stored (content-addressed) before any validation."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    original_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    stored_path: Mapped[str] = mapped_column(Text)
+    uploaded_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="received")  # received/accepted/failed
+
+
+class DQResult(Base):
+    __tablename__ = "dq_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(10))  # pass / warn / fail
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Decision(Base):
+    """An approver's decision on a gate, tied to the exact document version (hash)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    role_key: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(30))  # approve / approve_with_conditions / reject
+    conditions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime]
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Document(Base):
+    """A generated document version (plan, summary); approvals refer to its hash."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("cycle_id", "kind", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """One message to one person on one channel, keyed so it is never sent twice."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # new_task, reminder, due, overdue, escalation…
+    channel: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+
+
+class SubmissionRecord(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("cycle_id", "package_sha256", "destination"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    package_sha256: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))  # pending / delivered / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only: who changed what, when, from what to what."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))  # create / update / delete / or a verb
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
