@@ -1,0 +1,417 @@
+"""Validate a return: parse the text, run the kind's GX suite, run the Python rules, report.
+
+The caller stores the raw file first (``storage.RawStore.store``) and then calls
+:func:`validate_upload`, which never raises for a bad file: an unreadable upload becomes a
+DQ report with one failed check that says what to do.
+
+Great Expectations is imported lazily, once per process (it takes seconds to import), with
+analytics and progress bars off. The suite runs on a frame whose index is the user's row
+numbers, so GX's ``partial_unexpected_index_list`` is directly the rows to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from plancycle.returns import codes
+from plancycle.returns.checks import (
+    GENERIC_RULES,
+    MAX_SAMPLES,
+    RULES,
+    CheckResult,
+    OffendingRow,
+    RuleInput,
+    ValidationContext,
+    status_for,
+    verdict,
+)
+from plancycle.returns.kinds import Column, ReturnKind, get_kind
+from plancycle.returns.reader import (
+    DEFAULT_MAX_BYTES,
+    ReturnTable,
+    UploadError,
+    read_return,
+)
+from plancycle.returns.report import DQReport
+from plancycle.returns.suites import load_suite, text_column, unparsed_column
+
+# --- parsing text into typed values ----------------------------------------------------------
+
+_PREFIX = re.compile(r"^\d+_")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%b-%Y", "%Y-%m-%d %H:%M:%S")
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+def _by_uniques(text: pd.Series, convert: Any, dtype: Any) -> pd.Series:
+    """Apply ``convert`` to the distinct values only: codes and dates repeat a lot."""
+    idx, uniques = pd.factorize(text, use_na_sentinel=True)
+    converted = np.asarray(convert(pd.Series(np.asarray(uniques, dtype=object))), dtype=dtype)
+    if len(converted) == 0:
+        return pd.Series(np.full(len(text), _na_of(dtype)), index=text.index, dtype=dtype)
+    out = converted[np.where(idx >= 0, idx, 0)]
+    if (idx < 0).any():
+        out = out.copy()
+        out[idx < 0] = _na_of(dtype)
+    return pd.Series(out, index=text.index, dtype=dtype)
+
+
+def _na_of(dtype: Any) -> Any:
+    if dtype == "datetime64[ns]":
+        return np.datetime64("NaT")
+    return np.nan if dtype is float else None
+
+
+def _parse_dates(uniques: pd.Series) -> pd.Series:
+    parsed = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
+    for fmt in _DATE_FORMATS:
+        todo = parsed.isna()
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(uniques[todo], format=fmt, errors="coerce")
+    return parsed
+
+
+def _parse_months(uniques: pd.Series) -> pd.Series:
+    text = uniques.astype(str)
+    out = text.where(text.str.fullmatch(_MONTH.pattern), None).astype(object)
+    todo = out.isna()
+    if todo.any():
+        dates = _parse_dates(uniques[todo])
+        for fmt in ("%b-%Y", "%B %Y", "%b %Y"):
+            gaps = dates.isna()
+            if gaps.any():
+                dates[gaps] = pd.to_datetime(uniques[todo][gaps], format=fmt, errors="coerce")
+        out[todo] = dates.dt.strftime("%Y-%m").where(dates.notna(), None)
+    return out
+
+
+def _code_normaliser(col: Column) -> Any:
+    canonical = {c.lower(): c for c in col.codes or ()}
+    if col.name == "ethnic_category":
+        canonical = dict(codes.ETHNIC_SPELLINGS)
+
+    def convert(uniques: pd.Series) -> pd.Series:
+        text = uniques.astype(str)
+        if col.strip_prefix:
+            text = text.str.replace(_PREFIX, "", regex=True)
+        return text.map(lambda v: canonical.get(v.lower(), v))
+
+    return convert
+
+
+def parse_column(col: Column, text: pd.Series) -> pd.Series:
+    """Typed values of one column; unreadable text becomes NA (and is reported as a type error)."""
+    if col.dtype == "float":
+        return pd.to_numeric(text, errors="coerce").astype(float)
+    if col.dtype == "int":
+        values = pd.to_numeric(text, errors="coerce").astype(float)
+        return values.where(values % 1 == 0)
+    if col.dtype == "date":
+        return _by_uniques(text, _parse_dates, "datetime64[ns]")
+    if col.dtype == "month":
+        return _by_uniques(text, _parse_months, object)
+    if col.dtype == "bool":
+        return _by_uniques(text, lambda u: u.str.lower().map(
+            lambda v: True if v in _TRUE else (False if v in _FALSE else None)), object)
+    if col.dtype == "code":
+        return _by_uniques(text, _code_normaliser(col), object)
+    if col.strip_prefix:
+        return _by_uniques(text, lambda u: u.astype(str).str.replace(_PREFIX, "", regex=True),
+                           object)
+    return text
+
+
+@dataclass
+class Prepared:
+    """A return ready for checking: typed values, and the frame the GX suite runs on."""
+
+    typed: pd.DataFrame
+    gx_frame: pd.DataFrame
+    missing_required: list[str]
+
+
+def prepare(table: ReturnTable) -> Prepared:
+    """Parse every contract column; absent optional columns are added empty."""
+    kind, text = table.kind, table.frame
+    typed: dict[str, pd.Series] = {}
+    extra: dict[str, pd.Series] = {}
+    empty = pd.Series(np.full(len(text), None, dtype=object), index=text.index)
+    missing = []
+    for col in kind.columns:
+        if col.name not in text:
+            if col.required:
+                missing.append(col.name)
+                continue
+            raw = empty
+        else:
+            raw = text[col.name]
+        value = parse_column(col, raw)
+        typed[col.name] = value
+        if col.typed:
+            extra[text_column(col)] = raw
+            extra[unparsed_column(col)] = raw.where(raw.notna() & value.isna())
+    typed_frame = pd.DataFrame(typed, index=text.index, copy=False)
+    gx_frame = pd.DataFrame({**typed, **extra}, index=text.index, copy=False)
+    return Prepared(typed=typed_frame, gx_frame=gx_frame, missing_required=missing)
+
+
+# --- running the GX suite --------------------------------------------------------------------
+
+class _GreatExpectations:
+    """One ephemeral GX context per process, built on first use."""
+
+    _lock = threading.Lock()
+    _instance: _GreatExpectations | None = None
+
+    def __init__(self) -> None:
+        os.environ["GX_ANALYTICS_ENABLED"] = "false"
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.execution_engine import pandas_execution_engine
+
+        # GX fingerprints every batch with an md5 of the whole frame (about 1 s per 1.5M rows,
+        # twice per validation). We identify uploads by the raw file's sha256 instead.
+        pandas_execution_engine.HASH_THRESHOLD = 0
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = self.context.data_sources.add_pandas("plancycle_returns")
+        asset = source.add_dataframe_asset("upload")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole_upload")
+
+    @classmethod
+    def get(cls) -> _GreatExpectations:
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def validate(self, frame: pd.DataFrame, suite: dict[str, Any]) -> list[Any]:
+        with self._lock:
+            batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            result = batch.validate(
+                self.gx.ExpectationSuite(**suite),
+                result_format={"result_format": "SUMMARY",
+                               "partial_unexpected_count": MAX_SAMPLES},
+            )
+        return list(result.results)
+
+
+def warm_up() -> None:
+    """Import GX and build the context now (e.g. at worker start) rather than on first upload."""
+    _GreatExpectations.get()
+
+
+def _runtime_suite(kind: ReturnKind, missing: list[str]) -> dict[str, Any]:
+    """The committed suite, less the value checks of required columns that are absent."""
+    suite = load_suite(kind.key)
+    gone = set(missing)
+    kept = []
+    for exp in suite["expectations"]:
+        column = exp["kwargs"].get("column", "")
+        base = column.split("__", 1)[0]
+        if exp["type"] != "expect_column_to_exist" and base in gone:
+            continue
+        if exp["type"] == "expect_compound_columns_to_be_unique" and gone & set(
+                exp["kwargs"]["column_list"]):
+            continue
+        kept.append(exp)
+    return {**suite, "expectations": kept}
+
+
+def _describe(table: ReturnTable, column: str) -> str:
+    shown = table.headers.get(column)
+    return column if shown in (None, column) else f"{column} ('{shown}')"
+
+
+def _gx_checks(table: ReturnTable, prepared: Prepared) -> list[CheckResult]:
+    kind = table.kind
+    suite = _runtime_suite(kind, prepared.missing_required)
+    results = _GreatExpectations.get().validate(prepared.gx_frame, suite)
+    by_check: dict[str, Any] = {}
+    missing_columns: list[str] = []
+    required_meta: dict[str, Any] | None = None
+    for res in results:
+        cfg = res.expectation_config
+        meta = cfg.meta or {}
+        check_id = meta.get("check_id", cfg.type)
+        if cfg.type == "expect_column_to_exist":
+            required_meta = meta
+            if not res.success:
+                missing_columns.append(cfg.kwargs["column"])
+            continue
+        by_check[check_id] = (cfg, meta, res)
+    out: list[CheckResult] = []
+    if required_meta is not None:
+        severity = kind.severity("columns.required")
+        missing_columns = [c for c in kind.required_columns if c in missing_columns]
+        out.append(CheckResult(
+            id="columns.required", description=required_meta["description"], severity=severity,
+            status=status_for(severity, bool(missing_columns)),
+            evaluated=len(kind.required_columns), offending=len(missing_columns),
+            rows=[OffendingRow(None, {"column": c}) for c in missing_columns],
+            message=(f"Missing column(s): {', '.join(missing_columns)}. Their values could not "
+                     "be checked." if missing_columns else ""),
+            fix=required_meta["fix"],
+        ))
+    order = {e["meta"]["check_id"]: i for i, e in enumerate(suite["expectations"])}
+    for check_id in sorted(by_check, key=lambda c: order.get(c, 1 << 30)):
+        cfg, meta, res = by_check[check_id]
+        out.append(_map_result(table, check_id, cfg, meta, res))
+    return out
+
+
+def _map_result(table: ReturnTable, check_id: str, cfg: Any, meta: dict[str, Any],
+                res: Any) -> CheckResult:
+    kind = table.kind
+    severity = kind.severity(check_id)
+    result = res.result or {}
+    family, _, column = check_id.partition(".")
+    base = CheckResult(id=check_id, description=meta.get("description", cfg.type),
+                       severity=severity, status="pass", fix=meta.get("fix", ""))
+    exc = res.exception_info or {}
+    if exc.get("raised_exception"):
+        base.status = status_for(severity, True)
+        base.message = ("This check could not run: "
+                        f"{str(exc.get('exception_message', 'unknown error'))[:200]}. "
+                        "Report this to the plancycle team with the file.")
+        return base
+    elements = int(result.get("element_count") or 0)
+    missing = int(result.get("missing_count") or 0)
+    base.evaluated = elements if family in ("not_null", "type") else elements - missing
+    base.offending = int(result.get("unexpected_count") or 0)
+    base.status = status_for(severity, not res.success)
+    if res.success or not base.offending:
+        return base
+    columns = (list(kind.unique_together) if check_id == "unique.key" else [column])
+    rows = [int(r) for r in (result.get("partial_unexpected_index_list") or [])][:MAX_SAMPLES]
+    cols = [c for c in columns if c in table.frame.columns]
+    part = table.frame.loc[rows, cols] if rows else table.frame.iloc[0:0][cols]
+    base.rows = [OffendingRow(r, {c: ("" if pd.isna(v) else str(v)) for c, v in zip(
+        cols, vals, strict=True)}) for r, vals in zip(rows, part.itertuples(index=False),
+                                                      strict=True)]
+    first = base.rows[0] if base.rows else None
+    example = ""
+    if first is not None:
+        value = first.values.get(column, "")
+        example = f" (first: row {first.row}" + (f", '{value}'" if value else "") + ")"
+    label = _describe(table, column) if column in kind.column_names else column
+    n = base.offending
+    if family == "not_null":
+        base.message = f"{n} row(s) have no {label}{example}."
+    elif family == "type":
+        col = kind.column(column)
+        base.message = f"{n} row(s) have a {label} that is not {col.type_text()}{example}."
+    elif family == "codes":
+        base.message = f"{n} row(s) have a {label} that is not in the code list{example}."
+    elif family == "range":
+        col = kind.column(column)
+        base.message = f"{n} row(s) have a {label} outside {col.range_text()}{example}."
+    elif check_id == "unique.key":
+        base.message = (f"{n} row(s) repeat the same {', '.join(kind.unique_together)}"
+                        + (f" (first: row {first.row})" if first else "") + ".")
+    elif family == "unique":
+        base.message = f"{n} row(s) share a {label} with another row{example}."
+    else:
+        base.message = f"{n} row(s) failed{example}."
+    return base
+
+
+# --- the whole validation -----------------------------------------------------------------
+
+def _python_checks(table: ReturnTable, prepared: Prepared,
+                   context: ValidationContext) -> list[CheckResult]:
+    inp = RuleInput(kind=table.kind, text=table.frame, typed=prepared.typed, context=context,
+                    headers=table.headers)
+    out = []
+    for rule_id in dict.fromkeys((*table.kind.rules, *GENERIC_RULES)):
+        result = RULES[rule_id](inp)
+        if result is not None:
+            out.append(result)
+    return out
+
+
+def validate_table(
+    table: ReturnTable,
+    context: ValidationContext | None = None,
+    *,
+    sha256: str = "",
+    generated_at: dt.datetime | None = None,
+) -> DQReport:
+    """Run every check on a table already read; the report's verdict decides accept/send back."""
+    context = context or ValidationContext()
+    prepared = prepare(table)
+    checks = [*table.findings, *_gx_checks(table, prepared),
+              *_python_checks(table, prepared, context)]
+    notes = list(table.notes)
+    if context.staff_in_post is None and table.kind.key == "vacancies":
+        notes.append("Staff groups were not compared with staff in post (not received yet).")
+    if context.previous_row_count is None and "completeness.row_swing" in table.kind.rules:
+        notes.append("No return from last year to compare the row count with.")
+    return DQReport(
+        kind=table.kind.key, kind_title=table.kind.title, file_name=table.file_name,
+        sha256=sha256, verdict=verdict(checks), checks=checks, row_count=table.row_count,
+        generated_at=generated_at or dt.datetime.now(dt.UTC), notes=notes,
+    )
+
+
+def _sha256_of(source: bytes | str | Path, max_bytes: int) -> str:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    path = Path(source)
+    if path.stat().st_size > max_bytes:
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def validate_upload(
+    source: bytes | str | Path,
+    kind: ReturnKind | str,
+    *,
+    file_name: str | None = None,
+    context: ValidationContext | None = None,
+    sha256: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    generated_at: dt.datetime | None = None,
+) -> DQReport:
+    """Read and validate one uploaded file; an unreadable file gives a failed report, not a raise.
+
+    Store the raw file first and pass its ``sha256`` (and the stored path) here.
+    """
+    kind = get_kind(kind) if isinstance(kind, str) else kind
+    name = file_name or (Path(source).name if not isinstance(source, bytes) else "upload")
+    digest = sha256 if sha256 is not None else _sha256_of(source, max_bytes)
+    try:
+        table = read_return(source, kind, file_name=name, max_bytes=max_bytes)
+    except UploadError as err:
+        return DQReport(
+            kind=kind.key, kind_title=kind.title, file_name=name, sha256=digest,
+            verdict="fail", row_count=0, generated_at=generated_at or dt.datetime.now(dt.UTC),
+            checks=[CheckResult(id=err.code, description="The file can be read",
+                                severity="fail", status="fail", evaluated=1, offending=1,
+                                message=err.problem, fix=err.fix)],
+        )
+    return validate_table(table, context, sha256=digest, generated_at=generated_at)
+
+
+def load_typed(source: bytes | str | Path, kind: ReturnKind | str, *,
+               file_name: str | None = None) -> pd.DataFrame:
+    """Typed values of an accepted return, e.g. staff in post as context for vacancies."""
+    table = read_return(source, kind, file_name=file_name)
+    return prepare(table).typed
