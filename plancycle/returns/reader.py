@@ -119,6 +119,8 @@ def read_return(
             notes.append(f"{name} is named like an Excel file but holds plain text; it was "
                          "read as CSV.")
         grid, row_numbers = _read_csv(data, name, findings, notes)
+        return table_from_grid(grid, row_numbers, kind, name, findings=findings, notes=notes,
+                               delimited=True)
     return table_from_grid(grid, row_numbers, kind, name, findings=findings, notes=notes)
 
 
@@ -363,8 +365,13 @@ def table_from_grid(
     *,
     findings: list[CheckResult] | None = None,
     notes: list[str] | None = None,
+    delimited: bool = False,
 ) -> ReturnTable:
-    """Find the header in a grid of cells, map it to the contract and return the data rows."""
+    """Find the header in a grid of cells, map it to the contract and return the data rows.
+
+    ``delimited`` marks text files, where values beyond the header mean a row was split by an
+    unquoted separator (in a workbook they are just an unlabelled column).
+    """
     findings = [] if findings is None else findings
     notes = [] if notes is None else notes
     grid = grid.copy()
@@ -381,6 +388,19 @@ def table_from_grid(
     header_pos, matches = _find_header(grid, kind)
     header = grid.iloc[header_pos]
     header_row = int(grid.index[header_pos])
+    mapping = kind.header_map()
+    found_required = sorted({mapping[n] for n in map(normalise_header, header) if n in mapping}
+                            & set(kind.required_columns))
+    if matches > 0 and len(found_required) * 2 < len(kind.required_columns):
+        raise UploadError(
+            name,
+            f"This does not look like a {kind.title} return: its header (row {header_row}) has "
+            f"only {len(found_required)} of the {len(kind.required_columns)} required columns "
+            f"({', '.join(found_required) or 'none'}).",
+            f"Check you uploaded the right file for this request. Expected columns: "
+            f"{kind.expected_columns_text()}.",
+            code="columns.no_header",
+        )
     if matches <= 0:
         found = ", ".join(f"'{v}'" for v in grid.iloc[0] if v)[:300]
         raise UploadError(
@@ -411,14 +431,40 @@ def table_from_grid(
         raise UploadError(name, f"The file has a header (row {header_row}) but no data rows.",
                           "Add the data below the header, or check you exported the right "
                           "sheet, then re-upload.", code="file.header_only")
+    if delimited:
+        _check_ragged(header, data, name)
     data = _drop_total_rows(data, kind, findings)
     columns, headers = _map_columns(header, data, kind, findings)
     frame = data[list(columns)].copy()
     frame.columns = list(columns.values())
-    frame = frame.replace("", pd.NA) if len(frame) < 200_000 else _blank_to_na(frame)
+    frame = _blank_to_na(frame)
     frame.index.name = "row"
     return ReturnTable(kind=kind, file_name=name, frame=frame, headers=headers,
                        header_row=header_row, findings=findings, notes=notes)
+
+
+def _check_ragged(header: pd.Series, data: pd.DataFrame, name: str) -> None:
+    """In a CSV, values to the right of the last header mean an unquoted separator."""
+    named = [int(p) for p, v in header.items() if v]
+    width = max(named) + 1 if named else 0
+    beyond = data.iloc[:, width:]
+    if beyond.empty:
+        return
+    extra = beyond.ne("").any(axis=1)
+    if not extra.any():
+        return
+    rows = [int(r) for r in data.index[extra]]
+    first = data.loc[rows[0]]
+    saw = max(int(p) for p, v in first.items() if v) + 1
+    more = f" (also row(s) {_ranges(rows[1:])})" if len(rows) > 1 else ""
+    raise UploadError(
+        name,
+        f"Row {rows[0]} has {saw} values but the header has {width} columns{more}.",
+        "A value probably contains the separator (e.g. 'Scientific, therapeutic & technical "
+        "staff' needs double quotes around it); export the file again from Excel as "
+        "'CSV UTF-8' so values are quoted.",
+        code="file.ragged_rows",
+    )
 
 
 def _blank_to_na(frame: pd.DataFrame) -> pd.DataFrame:

@@ -54,23 +54,13 @@ _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
 
-def _by_uniques(text: pd.Series, convert: Any, dtype: Any) -> pd.Series:
+def _by_uniques(text: pd.Series, convert: Any) -> pd.Series:
     """Apply ``convert`` to the distinct values only: codes and dates repeat a lot."""
     idx, uniques = pd.factorize(text, use_na_sentinel=True)
-    converted = np.asarray(convert(pd.Series(np.asarray(uniques, dtype=object))), dtype=dtype)
-    if len(converted) == 0:
-        return pd.Series(np.full(len(text), _na_of(dtype)), index=text.index, dtype=dtype)
-    out = converted[np.where(idx >= 0, idx, 0)]
-    if (idx < 0).any():
-        out = out.copy()
-        out[idx < 0] = _na_of(dtype)
-    return pd.Series(out, index=text.index, dtype=dtype)
-
-
-def _na_of(dtype: Any) -> Any:
-    if dtype == "datetime64[ns]":
-        return np.datetime64("NaT")
-    return np.nan if dtype is float else None
+    converted = convert(pd.Series(np.asarray(uniques, dtype=object)))
+    converted = pd.Series(converted).reset_index(drop=True)
+    # -1 (blank) is not a label of ``converted``, so reindexing turns it into NA.
+    return converted.reindex(idx).set_axis(text.index)
 
 
 def _parse_dates(uniques: pd.Series) -> pd.Series:
@@ -119,17 +109,16 @@ def parse_column(col: Column, text: pd.Series) -> pd.Series:
         values = pd.to_numeric(text, errors="coerce").astype(float)
         return values.where(values % 1 == 0)
     if col.dtype == "date":
-        return _by_uniques(text, _parse_dates, "datetime64[ns]")
+        return _by_uniques(text, _parse_dates)
     if col.dtype == "month":
-        return _by_uniques(text, _parse_months, object)
+        return _by_uniques(text, _parse_months)
     if col.dtype == "bool":
         return _by_uniques(text, lambda u: u.str.lower().map(
-            lambda v: True if v in _TRUE else (False if v in _FALSE else None)), object)
+            lambda v: True if v in _TRUE else (False if v in _FALSE else None)))
     if col.dtype == "code":
-        return _by_uniques(text, _code_normaliser(col), object)
+        return _by_uniques(text, _code_normaliser(col))
     if col.strip_prefix:
-        return _by_uniques(text, lambda u: u.astype(str).str.replace(_PREFIX, "", regex=True),
-                           object)
+        return _by_uniques(text, lambda u: u.astype(str).str.replace(_PREFIX, "", regex=True))
     return text
 
 
@@ -296,7 +285,9 @@ def _map_result(table: ReturnTable, check_id: str, cfg: Any, meta: dict[str, Any
     if res.success or not base.offending:
         return base
     columns = (list(kind.unique_together) if check_id == "unique.key" else [column])
-    rows = [int(r) for r in (result.get("partial_unexpected_index_list") or [])][:MAX_SAMPLES]
+    # GX gives bare index values, or {index name: value, column: value} for a named index.
+    rows = [int(r["row"] if isinstance(r, dict) else r)
+            for r in (result.get("partial_unexpected_index_list") or [])][:MAX_SAMPLES]
     cols = [c for c in columns if c in table.frame.columns]
     part = table.frame.loc[rows, cols] if rows else table.frame.iloc[0:0][cols]
     base.rows = [OffendingRow(r, {c: ("" if pd.isna(v) else str(v)) for c, v in zip(
@@ -318,7 +309,7 @@ def _map_result(table: ReturnTable, check_id: str, cfg: Any, meta: dict[str, Any
         base.message = f"{n} row(s) have a {label} that is not in the code list{example}."
     elif family == "range":
         col = kind.column(column)
-        base.message = f"{n} row(s) have a {label} outside {col.range_text()}{example}."
+        base.message = f"{n} row(s) have a {label} that is not {col.range_text()}{example}."
     elif check_id == "unique.key":
         base.message = (f"{n} row(s) repeat the same {', '.join(kind.unique_together)}"
                         + (f" (first: row {first.row})" if first else "") + ".")
