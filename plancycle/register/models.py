@@ -271,6 +271,7 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,35 @@
+# plancycle — the two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint install bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency list or the pins change.
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install lint
+	$(PY) -m pytest -q
+
+demo: install
+	$(PY) -m plancycle.demo
+
+bench: install
+	$(PY) bench/chaser.py
+	$(PY) bench/validation.py
+	$(PY) bench/analysis.py
+
+clean:
+	rm -rf demo-output .plancycle .pytest_cache .ruff_cache

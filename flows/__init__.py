@@ -1,0 +1,1 @@
+"""Prefect flows: the imperative shell that runs plancycle's domain on a rhythm."""

@@ -1,0 +1,152 @@
+"""Building message intents (with their template context) from register rows.
+
+One builder per cycle and pass caches the look-ups (stages, roles, people, dependants) so
+a chaser pass over thousands of assignments does not query per message.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plancycle.calendar import WorkingCalendar
+from plancycle.chasing import ChaseStep
+from plancycle.links import TaskLinks
+from plancycle.notify.service import Intent
+from plancycle.register.models import (
+    Assignment,
+    Cycle,
+    Person,
+    RoleHolder,
+    Stage,
+    Task,
+    TaskState,
+)
+
+DEFAULT_CHANNELS = ("email", "chat")
+
+
+class MessageBuilder:
+    def __init__(self, session: Session, cycle_id: str, links: TaskLinks,
+                 calendar: WorkingCalendar, today: date) -> None:
+        self.session = session
+        self.cycle = session.get(Cycle, cycle_id)
+        if self.cycle is None:
+            raise LookupError(cycle_id)
+        self.links = links
+        self.calendar = calendar
+        self.today = today
+        self.people = {p.id: p for p in session.scalars(
+            select(Person).where(Person.cycle_id == cycle_id))}
+        self.by_key = {p.key: p for p in self.people.values()}
+        self.stages = {s.id: s for s in session.scalars(
+            select(Stage).where(Stage.cycle_id == cycle_id))}
+        self.tasks = {t.id: t for t in session.scalars(
+            select(Task).where(Task.cycle_id == cycle_id))}
+        self.tasks_by_key = {t.key: t for t in self.tasks.values()}
+        self.role_names: dict[str, str] = {}
+        self.role_holders: dict[str, list[Person]] = {}
+        for holder in session.scalars(select(RoleHolder).where(RoleHolder.cycle_id == cycle_id)):
+            self.role_names[holder.role_key] = holder.role_name
+            self.role_holders.setdefault(holder.role_key, []).append(self.people[holder.person_id])
+        self.dependants: dict[str, list[Task]] = {}
+        for task in self.tasks.values():
+            for dep in task.depends_on or []:
+                self.dependants.setdefault(dep, []).append(task)
+        self.sender_name = os.environ.get("PLANCYCLE_SENDER_NAME", "Workforce Planning Team")
+
+    def channels(self, task: Task) -> tuple[str, ...]:
+        return tuple(task.settings.get("chasing", {}).get("channels", DEFAULT_CHANNELS))
+
+    def waiting(self, task: Task) -> list[str]:
+        """Who is waiting on this task: the dependants and the people who hold them."""
+        out = []
+        for dependant in self.dependants.get(task.key, []):
+            if dependant.state in (TaskState.COMPLETE, TaskState.CANCELLED):
+                continue
+            names = ", ".join(p.name for p in self.role_holders.get(dependant.role_key, []))
+            out.append(f"{dependant.name} ({names})" if names else dependant.name)
+        return out
+
+    def task_context(self, task: Task, assignment: Assignment, recipient: Person,
+                     assignee: Person) -> dict[str, Any]:
+        days_to_due = self.calendar.working_days_between(self.today, assignment.due_on)
+        behalf = self.people.get(assignment.on_behalf_of_id) if assignment.on_behalf_of_id \
+            else None
+        return {
+            "recipient_name": recipient.name,
+            "recipient_handle": recipient.chat or recipient.name,
+            "assignee_name": assignee.name,
+            "organisation": self.cycle.org_name,
+            "cycle_name": self.cycle.name,
+            "task_name": task.name,
+            "task_key": task.key,
+            "stage_name": self.stages[task.stage_id].name,
+            "role_name": self.role_names.get(task.role_key, task.role_key),
+            "due_on": assignment.due_on,
+            "days_to_due": max(days_to_due, 0),
+            "days_overdue": max(-days_to_due, 0),
+            "return_kind": task.return_kind,
+            "instructions": task.instructions,
+            "waiting": self.waiting(task),
+            "on_behalf_of": behalf.name if behalf else None,
+            "note": assignment.reason if assignment.reason and not behalf else None,
+            # A fresh link for the assignee's own task; escalation targets get the same
+            # task's page through their own signed view of it.
+            "link": self.links.url(recipient.key, assignment.id, self.cycle.id),
+            "link_days": self.links.max_age_seconds // 86400,
+            "sender_name": self.sender_name,
+        }
+
+    def new_task(self, assignment: Assignment) -> Intent:
+        task = self.tasks[assignment.task_id]
+        person = self.people[assignment.person_id]
+        context = self.task_context(task, assignment, person, person)
+        return Intent(key=f"a{assignment.id}:new_task:{assignment.due_on.isoformat()}",
+                      cycle_id=self.cycle.id, person=person, kind="new_task", context=context,
+                      channels=self.channels(task), assignment_id=assignment.id)
+
+    def escalation_targets(self, assignee: Person, target: str) -> list[tuple[Person, str]]:
+        if target == "line_manager":
+            manager = self.by_key.get(assignee.line_manager_key or "")
+            return [(manager, f"{assignee.name}'s line manager")] if manager else []
+        if target == "deputy":
+            deputy = self.by_key.get(assignee.deputy_key or "")
+            return [(deputy, f"{assignee.name}'s deputy")] if deputy else []
+        role = target.removeprefix("role:")
+        name = self.role_names.get(role, role)
+        return [(p, name) for p in self.role_holders.get(role, []) if p.id != assignee.id]
+
+    def chase(self, step: ChaseStep, assignment: Assignment) -> list[Intent]:
+        task = self.tasks[assignment.task_id]
+        assignee = self.people[assignment.person_id]
+        if step.kind != "escalation":
+            return [Intent(key=step.key, cycle_id=self.cycle.id, person=assignee, kind=step.kind,
+                           context=self.task_context(task, assignment, assignee, assignee),
+                           channels=self.channels(task), assignment_id=assignment.id)]
+        intents = []
+        for target, reason in self.escalation_targets(assignee, step.target or "line_manager"):
+            context = self.task_context(task, assignment, target, assignee)
+            context["escalation_reason"] = reason
+            intents.append(Intent(key=f"{step.key}:p{target.id}", cycle_id=self.cycle.id,
+                                  person=target, kind="escalation", context=context,
+                                  channels=self.channels(task), assignment_id=assignment.id))
+        return intents
+
+    def digest(self, person: Person, assignments: list[Assignment]) -> Intent:
+        items = []
+        for assignment in sorted(assignments, key=lambda a: a.due_on):
+            task = self.tasks[assignment.task_id]
+            days = self.calendar.working_days_between(self.today, assignment.due_on)
+            items.append({"task_name": task.name, "due_on": assignment.due_on,
+                          "days_to_due": max(days, 0), "days_overdue": max(-days, 0),
+                          "link": self.links.url(person.key, assignment.id, self.cycle.id)})
+        context = {"recipient_name": person.name, "recipient_handle": person.chat or person.name,
+                   "organisation": self.cycle.org_name, "cycle_name": self.cycle.name,
+                   "items": items, "sender_name": self.sender_name}
+        return Intent(key=f"digest:p{person.id}:{self.today.isoformat()}", cycle_id=self.cycle.id,
+                      person=person, kind="digest", context=context, channels=DEFAULT_CHANNELS)

@@ -1,0 +1,67 @@
+"""Rendering notifications from the Jinja2 templates in ``templates/notifications/``.
+
+Every message comes in three shapes: plain text and HTML for email, and a short chat line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    chat: str
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "html.j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["day"] = lambda d: f"{d:%a %d %b %Y}" if d else ""
+    env.filters["plural"] = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"
+    return env
+
+
+SUBJECTS = {
+    "new_task": "New task: {task} (due {due:%d %b})",
+    "reminder": "Reminder: {task} is due in {days} working day{s} ({due:%d %b})",
+    "due": "Due today: {task}",
+    "overdue": "Overdue by {overdue} working day{os}: {task}",
+    "escalation": "Escalation: {assignee}'s task '{task}' is {overdue} working days overdue",
+    "digest": "Your open workforce planning tasks ({count})",
+}
+
+
+def render(kind: str, context: dict[str, Any]) -> Rendered:
+    """Render one message kind ('new_task', 'reminder', …) with its context."""
+    template = "digest" if kind == "digest" else "task"
+    env = environment()
+    ctx = {**context, "kind": kind}
+    subject = SUBJECTS[kind].format(
+        task=ctx.get("task_name", ""), due=ctx.get("due_on"), days=ctx.get("days_to_due", 0),
+        s="" if ctx.get("days_to_due") == 1 else "s", overdue=ctx.get("days_overdue", 0),
+        os="" if ctx.get("days_overdue") == 1 else "s", assignee=ctx.get("assignee_name", ""),
+        count=len(ctx.get("items", [])),
+    )
+    return Rendered(
+        subject=subject,
+        text=env.get_template(f"notifications/{template}.txt.j2").render(ctx),
+        html=env.get_template(f"notifications/{template}.html.j2").render(ctx),
+        chat=env.get_template(f"notifications/{template}.chat.j2").render(ctx).strip(),
+    )

@@ -1,0 +1,1 @@
+"""Thin Prefect tasks over plancycle's domain functions (retries, logging, artifacts)."""
