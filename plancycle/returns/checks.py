@@ -339,8 +339,8 @@ def reconcile_pay_budget(inp: RuleInput) -> CheckResult | None:
         return None
     if sip is None or budget is None or "wte" not in sip or "budgeted_wte" not in budget:
         return None
-    in_post = sip.groupby("staff_group")["wte"].sum()
-    budgeted = budget.groupby("staff_group")["budgeted_wte"].sum()
+    in_post = sip["wte"].groupby(sip["staff_group"].astype(object)).sum()
+    budgeted = budget["budgeted_wte"].groupby(budget["staff_group"].astype(object)).sum()
     table = pd.concat([in_post.rename("in_post"), budgeted.rename("budgeted")], axis=1)
     table = table.fillna(0.0)
     gap = (table["in_post"] - table["budgeted"]).abs()

@@ -4,11 +4,16 @@ Run ``python -m plancycle.returns.suites`` after changing ``kinds.py``; a test f
 committed JSON differs from what this writes, so suites and contracts never drift. The JSON is
 GX 1.x's ``ExpectationSuite`` format, written without importing GX (which is slow to import).
 
-Column naming in the validation frame (built by ``validate.prepare``):
+The suite runs on the *validation frame* built by ``validate.prepare``, an encoded view of
+the upload that keeps GX fast on large extracts (GX filters the whole frame for every
+expectation, and copying wide text columns dominated its run time):
 
-* ``<col>`` – the typed value (number, date, month text, normalised code);
-* ``<col>__text`` – the text as uploaded, for the not-blank check of typed columns;
-* ``<col>__unparsed`` – the text where it could not be read as the column's type, else blank.
+* ``<col>__given`` – 1.0 where the uploader gave a value, blank where the cell was empty
+  (not-null checks);
+* ``<col>__unparsed`` – the text where it could not be read as the column's type, else blank
+  (type checks);
+* ``<col>`` – the typed value, only for columns with value rules: numbers as floats, codes
+  and identifiers as categoricals of the normalised text (codes, ranges, uniqueness).
 """
 
 from __future__ import annotations
@@ -24,12 +29,18 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 _GX_SEVERITY = {"fail": "critical", "warn": "warning"}
 
 
-def text_column(col: Column) -> str:
-    return f"{col.name}__text" if col.typed else col.name
+def given_column(col: Column) -> str:
+    return f"{col.name}__given"
 
 
 def unparsed_column(col: Column) -> str:
     return f"{col.name}__unparsed"
+
+
+def needs_values(kind: ReturnKind, col: Column) -> bool:
+    """Whether the suite checks the column's values (so the validation frame must hold them)."""
+    return (col.codes is not None or col.min is not None or col.max is not None or col.unique
+            or col.name in kind.unique_together)
 
 
 def _expectation(kind: ReturnKind, type_: str, check_id: str, description: str, fix: str,
@@ -52,14 +63,14 @@ def build_suite(kind: ReturnKind) -> dict[str, Any]:
                 kind, "expect_column_to_exist", "columns.required",
                 "Required columns are present",
                 f"Add the missing column(s) with these exact headers. Expected columns: "
-                f"{expected}.", column=col.name))
+                f"{expected}.", column=given_column(col)))
     for col in kind.columns:
         rule = col.rule_text()
         if col.required:
             out.append(_expectation(
                 kind, "expect_column_values_to_not_be_null", f"not_null.{col.name}",
                 f"{col.name} is filled in",
-                f"Fill in {col.name} on every row ({rule}).", column=text_column(col)))
+                f"Fill in {col.name} on every row ({rule}).", column=given_column(col)))
         if col.typed:
             out.append(_expectation(
                 kind, "expect_column_values_to_be_null", f"type.{col.name}",

@@ -43,7 +43,7 @@ from plancycle.returns.reader import (
     read_return,
 )
 from plancycle.returns.report import DQReport
-from plancycle.returns.suites import load_suite, text_column, unparsed_column
+from plancycle.returns.suites import given_column, load_suite, needs_values, unparsed_column
 
 # --- parsing text into typed values ----------------------------------------------------------
 
@@ -54,13 +54,33 @@ _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
 
-def _by_uniques(text: pd.Series, convert: Any) -> pd.Series:
-    """Apply ``convert`` to the distinct values only: codes and dates repeat a lot."""
+def _by_uniques(text: pd.Series, convert: Any, *, categorical: bool = False) -> pd.Series:
+    """Apply ``convert`` to the distinct values only: codes and dates repeat a lot.
+
+    With ``categorical`` the result is a pandas Categorical, which is cheap for GX to filter.
+    """
     idx, uniques = pd.factorize(text, use_na_sentinel=True)
-    converted = convert(pd.Series(np.asarray(uniques, dtype=object)))
-    converted = pd.Series(converted).reset_index(drop=True)
+    converted = pd.Series(convert(pd.Series(np.asarray(uniques, dtype=object)))
+                          ).reset_index(drop=True)
+    if categorical:
+        cat_codes, categories = pd.factorize(converted, use_na_sentinel=True)
+        codes_ = np.where(idx >= 0, cat_codes[np.maximum(idx, 0)] if len(cat_codes) else -1, -1)
+        return pd.Series(pd.Categorical.from_codes(codes_, categories=categories),
+                         index=text.index)
     # -1 (blank) is not a label of ``converted``, so reindexing turns it into NA.
     return converted.reindex(idx).set_axis(text.index)
+
+
+def _mostly_repeated(text: pd.Series, sample: int = 10_000) -> bool:
+    """Whether a column repeats values enough that converting distinct values pays off."""
+    head = text.iloc[:sample]
+    return len(head) >= 1000 and head.nunique() < len(head) // 10
+
+
+def _to_float(text: pd.Series) -> pd.Series:
+    if _mostly_repeated(text):  # WTE, hours: a handful of values over a million rows
+        return _by_uniques(text, lambda u: pd.to_numeric(u, errors="coerce")).astype(float)
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _parse_dates(uniques: pd.Series) -> pd.Series:
@@ -104,9 +124,9 @@ def _code_normaliser(col: Column) -> Any:
 def parse_column(col: Column, text: pd.Series) -> pd.Series:
     """Typed values of one column; unreadable text becomes NA (and is reported as a type error)."""
     if col.dtype == "float":
-        return pd.to_numeric(text, errors="coerce").astype(float)
+        return _to_float(text)
     if col.dtype == "int":
-        values = pd.to_numeric(text, errors="coerce").astype(float)
+        values = _to_float(text)
         return values.where(values % 1 == 0)
     if col.dtype == "date":
         return _by_uniques(text, _parse_dates)
@@ -116,7 +136,7 @@ def parse_column(col: Column, text: pd.Series) -> pd.Series:
         return _by_uniques(text, lambda u: u.str.lower().map(
             lambda v: True if v in _TRUE else (False if v in _FALSE else None)))
     if col.dtype == "code":
-        return _by_uniques(text, _code_normaliser(col))
+        return _by_uniques(text, _code_normaliser(col), categorical=True)
     if col.strip_prefix:
         return _by_uniques(text, lambda u: u.astype(str).str.replace(_PREFIX, "", regex=True))
     return text
@@ -131,11 +151,26 @@ class Prepared:
     missing_required: list[str]
 
 
+def _unparsed(raw: pd.Series, bad: pd.Series) -> pd.Series:
+    """The uploaded text where it could not be parsed, as a (mostly blank) Categorical."""
+    mask = bad.to_numpy(dtype=bool)
+    codes_ = np.full(len(raw), -1, dtype=np.int32)
+    categories: Any = []
+    if mask.any():
+        inverse, categories = pd.factorize(raw[mask])
+        codes_[mask] = inverse
+    return pd.Series(pd.Categorical.from_codes(codes_, categories=categories), index=raw.index)
+
+
 def prepare(table: ReturnTable) -> Prepared:
-    """Parse every contract column; absent optional columns are added empty."""
+    """Parse every contract column and build the validation frame (see ``suites``).
+
+    Absent optional columns are added empty, so the suite runs unchanged on any upload that
+    has the required columns.
+    """
     kind, text = table.kind, table.frame
     typed: dict[str, pd.Series] = {}
-    extra: dict[str, pd.Series] = {}
+    gx: dict[str, Any] = {}
     empty = pd.Series(np.full(len(text), None, dtype=object), index=text.index)
     missing = []
     for col in kind.columns:
@@ -148,11 +183,21 @@ def prepare(table: ReturnTable) -> Prepared:
             raw = text[col.name]
         value = parse_column(col, raw)
         typed[col.name] = value
+        given = raw.notna()
+        if col.required:
+            gx[given_column(col)] = np.where(given.to_numpy(dtype=bool), 1.0, np.nan)
         if col.typed:
-            extra[text_column(col)] = raw
-            extra[unparsed_column(col)] = raw.where(raw.notna() & value.isna())
+            gx[unparsed_column(col)] = _unparsed(raw, given & value.isna()).array
+        if needs_values(kind, col):
+            if value.dtype == object or pd.api.types.is_string_dtype(value.dtype):
+                # factorize + from_codes: pd.Categorical(values) would sort the categories.
+                codes_, categories = pd.factorize(value, use_na_sentinel=True)
+                value = pd.Series(pd.Categorical.from_codes(codes_, categories=categories),
+                                  index=value.index)
+            gx[col.name] = value.array
     typed_frame = pd.DataFrame(typed, index=text.index, copy=False)
-    gx_frame = pd.DataFrame({**typed, **extra}, index=text.index, copy=False)
+    # GX lists offending rows by index; an unnamed index makes it return plain row numbers.
+    gx_frame = pd.DataFrame(gx, index=text.index.rename(None), copy=False)
     return Prepared(typed=typed_frame, gx_frame=gx_frame, missing_required=missing)
 
 
@@ -239,7 +284,7 @@ def _gx_checks(table: ReturnTable, prepared: Prepared) -> list[CheckResult]:
         if cfg.type == "expect_column_to_exist":
             required_meta = meta
             if not res.success:
-                missing_columns.append(cfg.kwargs["column"])
+                missing_columns.append(cfg.kwargs["column"].split("__", 1)[0])
             continue
         by_check[check_id] = (cfg, meta, res)
     out: list[CheckResult] = []
@@ -405,4 +450,8 @@ def load_typed(source: bytes | str | Path, kind: ReturnKind | str, *,
                file_name: str | None = None) -> pd.DataFrame:
     """Typed values of an accepted return, e.g. staff in post as context for vacancies."""
     table = read_return(source, kind, file_name=file_name)
-    return prepare(table).typed
+    typed = prepare(table).typed
+    for name in typed.columns:
+        if isinstance(typed[name].dtype, pd.CategoricalDtype):
+            typed[name] = typed[name].astype(object)
+    return typed
