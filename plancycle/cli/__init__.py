@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from plancycle.cli import config_cmd, cycle_cmd
+from plancycle.cli import config_cmd, cycle_cmd, gate_cmd, run_cmd, task_cmd
 from plancycle.cli.common import UserError, console_err
 
 app = typer.Typer(
@@ -22,6 +22,11 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cycle_cmd.app, name="cycle")
+app.add_typer(task_cmd.app, name="task")
+app.add_typer(task_cmd.person_app, name="person")
+app.add_typer(gate_cmd.app, name="gate")
+app.command("chase")(run_cmd.chase)
+cycle_cmd.app.command("run")(run_cmd.run)
 
 
 def main() -> None:

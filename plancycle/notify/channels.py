@@ -46,6 +46,8 @@ class Delivery:
 
 
 class Channels(Protocol):
+    def supports(self, channel: str) -> bool: ...
+
     def send(self, message: Outgoing) -> Delivery: ...
 
 
@@ -60,6 +62,9 @@ class AppriseChannels:
     def from_env(cls) -> AppriseChannels:
         return cls(os.environ.get("PLANCYCLE_EMAIL_URL") or None,
                    os.environ.get("PLANCYCLE_CHAT_URL") or None)
+
+    def supports(self, channel: str) -> bool:
+        return bool(self.email_url if channel == "email" else self.chat_url)
 
     def _url(self, message: Outgoing) -> str | None:
         if message.channel == "email" and self.email_url and message.recipient.email:
@@ -98,6 +103,9 @@ class RecordingChannels:
 
     sent: list[Outgoing] = field(default_factory=list)
     down: set[str] = field(default_factory=set)  # channels to fail
+
+    def supports(self, channel: str) -> bool:
+        return True
 
     def send(self, message: Outgoing) -> Delivery:
         if message.channel in self.down:

@@ -81,7 +81,7 @@ class Notifier:
         now = self.clock.now()
         created: list[Notification] = []
         for intent in intents:
-            channels = [c for c in intent.channels if recipient(intent.person).address(c)]
+            channels = self.channels_for(intent)
             pending = [c for c in channels if f"{intent.key}:{c}" not in known]
             if not pending:
                 continue
@@ -104,6 +104,14 @@ class Notifier:
                 created.append(row)
         session.flush()
         return created
+
+    def channels_for(self, intent: Intent) -> list[str]:
+        """The person's channels that are configured; if none is, their first channel anyway,
+        so the failure is recorded and the message goes out once a channel is set up."""
+        person = recipient(intent.person)
+        reachable = [c for c in intent.channels if person.address(c)]
+        usable = [c for c in reachable if self.channels.supports(c)]
+        return usable or reachable[:1]
 
     def _supersede(self, session: Session, assignment_id: int, now: datetime) -> None:
         """An older unsent reminder is stale once a newer chase step exists."""
