@@ -17,8 +17,11 @@ from plancycle.returns import codes
 Dtype = Literal["str", "code", "float", "int", "date", "month", "bool"]
 Severity = Literal["fail", "warn"]
 
-#: Severity of each family of checks unless a kind overrides it (by full check id).
+#: Severity by full check id, then by family (the part before the dot), unless a kind
+#: overrides it.
 DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    "columns.unknown": "warn",
+    "columns.unnamed": "warn",
     "columns": "fail",
     "present": "fail",
     "not_null": "fail",
@@ -135,11 +138,12 @@ class ReturnKind:
     def severity(self, check_id: str) -> Severity:
         """Severity of a check: kind override by id, then by family, then the default."""
         family = check_id.split(".", 1)[0]
-        if check_id in self.severities:
-            return self.severities[check_id]
-        if family in self.severities:
-            return self.severities[family]
-        return DEFAULT_SEVERITY.get(family, "fail")
+        for table in (self.severities, DEFAULT_SEVERITY):
+            if check_id in table:
+                return table[check_id]
+            if family in table:
+                return table[family]
+        return "fail"
 
     def header_map(self) -> dict[str, str]:
         """Normalised header spelling → contract column name (names and aliases)."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from plancycle.returns.checks import CheckResult, OffendingRow
+from plancycle.returns.checks import CheckResult, OffendingRow, status_for
 from plancycle.returns.kinds import ReturnKind, get_kind, normalise_header
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -555,9 +555,9 @@ def _map_columns(header: pd.Series, data: pd.DataFrame, kind: ReturnKind,
         listed = ", ".join(f"'{label}' (column {column_letter(pos)})" for pos, label in unknown)
         findings.append(CheckResult(
             id="columns.unknown", description="Only contract columns",
-            severity=kind.severity("columns.unknown") if "columns.unknown" in kind.severities
-            else "warn",
-            status="warn", evaluated=len(header), offending=len(unknown),
+            severity=kind.severity("columns.unknown"),
+            status=status_for(kind.severity("columns.unknown"), True),
+            evaluated=len(header), offending=len(unknown),
             rows=[OffendingRow(None, {"column": column_letter(pos), "header": label})
                   for pos, label in unknown[:20]],
             message=f"Columns not in the {kind.title} contract were ignored: {listed}."
@@ -568,7 +568,9 @@ def _map_columns(header: pd.Series, data: pd.DataFrame, kind: ReturnKind,
     if unnamed:
         findings.append(CheckResult(
             id="columns.unnamed", description="Every column with values has a header",
-            severity="warn", status="warn", evaluated=len(header), offending=len(unnamed),
+            severity=kind.severity("columns.unnamed"),
+            status=status_for(kind.severity("columns.unnamed"), True),
+            evaluated=len(header), offending=len(unnamed),
             rows=[OffendingRow(None, {"column": column_letter(p)}) for p in unnamed],
             message=f"Column(s) {', '.join(column_letter(p) for p in unnamed)} have values but "
                     "no header and were ignored.",

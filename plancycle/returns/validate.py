@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -44,6 +45,8 @@ from plancycle.returns.reader import (
 )
 from plancycle.returns.report import DQReport
 from plancycle.returns.suites import given_column, load_suite, needs_values, unparsed_column
+
+logger = logging.getLogger(__name__)
 
 # --- parsing text into typed values ----------------------------------------------------------
 
@@ -436,14 +439,26 @@ def validate_upload(
     try:
         table = read_return(source, kind, file_name=name, max_bytes=max_bytes)
     except UploadError as err:
-        return DQReport(
-            kind=kind.key, kind_title=kind.title, file_name=name, sha256=digest,
-            verdict="fail", row_count=0, generated_at=generated_at or dt.datetime.now(dt.UTC),
-            checks=[CheckResult(id=err.code, description="The file can be read",
-                                severity="fail", status="fail", evaluated=1, offending=1,
-                                message=err.problem, fix=err.fix)],
-        )
+        return _unreadable(kind, name, digest, err, generated_at)
+    except Exception as exc:  # a parser bug on an odd file must not reach the uploader
+        logger.exception("reading %s as %s failed", name, kind.key)
+        err = UploadError(name, f"The file could not be read ({type(exc).__name__}).",
+                          "Save it again from Excel as .xlsx or 'CSV UTF-8' and re-upload; if "
+                          "that fails, send it to the workforce planner.", code="file.unreadable")
+        return _unreadable(kind, name, digest, err, generated_at)
     return validate_table(table, context, sha256=digest, generated_at=generated_at)
+
+
+def _unreadable(kind: ReturnKind, name: str, digest: str, err: UploadError,
+                generated_at: dt.datetime | None) -> DQReport:
+    """A failed DQ report for a file that could not be read at all."""
+    return DQReport(
+        kind=kind.key, kind_title=kind.title, file_name=name, sha256=digest,
+        verdict="fail", row_count=0, generated_at=generated_at or dt.datetime.now(dt.UTC),
+        checks=[CheckResult(id=err.code, description="The file can be read",
+                            severity="fail", status="fail", evaluated=1, offending=1,
+                            message=err.problem, fix=err.fix)],
+    )
 
 
 def load_typed(source: bytes | str | Path, kind: ReturnKind | str, *,

@@ -425,3 +425,25 @@ def test_row_count_swing_against_last_year_warns():
     assert "6 rows against 10 last year (-40%)" in check.message
     ok = ValidationContext(previous_row_count=7)
     assert validate_upload(sip(), "staff_in_post", context=ok).verdict == "pass"
+
+
+def test_pay_budget_upload_reconciles_against_staff_in_post_already_accepted():
+    from plancycle.returns import load_typed
+
+    sip_typed = load_typed(sip(), "staff_in_post")
+    rows = pay_budget_rows()
+    rows[2]["budgeted_wte"], rows[2]["pay_budget_gbp"] = "2", "100000"
+    report = validate_upload(to_csv(rows), "pay_budget", file_name="pb.csv",
+                             context=ValidationContext(staff_in_post=sip_typed))
+    check = report.check("context.reconcile_pay_budget")
+    assert (report.verdict, check.offending) == ("warn", 1)
+    assert check.rows[0].values["staff_group"] == "Support to doctors, nurses & midwives"
+    assert "more than 10% of budgeted WTE" in check.message
+
+
+def test_pay_budget_not_equal_to_wte_times_cost_warns():
+    rows = pay_budget_rows()
+    rows[1]["pay_budget_gbp"] = "10"
+    report = validate_upload(to_csv(rows), "pay_budget", file_name="pb.csv")
+    check = report.check("cross.budget_equals_wte_times_cost")
+    assert (report.verdict, check.status, check.rows[0].row) == ("warn", "warn", 3)
