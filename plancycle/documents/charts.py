@@ -1,0 +1,137 @@
+"""Charts for the plan (Appendix I stage 4: "bar and/or pie charts … for trend data").
+
+Why: the board reads pictures before tables. Each chart is drawn on its own matplotlib Figure
+with the Agg canvas (no pyplot global state, safe in worker threads) and returned as PNG
+bytes without a software stamp, so the same analysis always gives the same bytes and the
+plan's HTML hash is stable.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from plancycle.analysis.plan import WorkforceAnalysis
+from plancycle.returns import codes
+
+NHS_BLUE, NHS_DARK, NHS_LIGHT = "#005EB8", "#003087", "#41B6E6"
+WARM, GREY, AMBER, RED = "#ED8B00", "#768692", "#FFB81C", "#DA291C"
+SCENARIO_COLOURS = {"baseline": GREY, "growth": RED, "productivity": WARM}
+DPI = 110
+
+
+def _figure(width: float = 6.4, height: float = 3.2) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    """Embed a PNG in HTML so the document is one self-contained file."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def age_pyramid(analysis: WorkforceAnalysis) -> bytes:
+    """Headcount by age band, women to the right and men to the left."""
+    profile = analysis.current.age_profile
+    fig = _figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    y = np.arange(len(profile))
+    ax.barh(y, profile["Female"], color=NHS_BLUE, label="Female")
+    ax.barh(y, -profile["Male"], color=NHS_LIGHT, label="Male")
+    ax.set_yticks(y, profile["age_band"])
+    limit = max(profile["Female"].max(), profile["Male"].max(), 1) * 1.1
+    ax.set_xlim(-limit, limit)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks, [f"{abs(t):,.0f}" for t in ticks])
+    ax.axhspan(y[list(codes.AGE_BANDS).index("55-59")] - 0.5, y[-1] + 0.5, color=AMBER,
+               alpha=0.15, label="Retirement risk (55+)")
+    ax.set_xlabel("Headcount")
+    ax.set_title("Age profile by gender")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def wte_trend(analysis: WorkforceAnalysis) -> bytes:
+    """Staff in post and establishment WTE month by month."""
+    monthly = analysis.vacancies.monthly
+    fig = _figure()
+    ax = fig.add_subplot()
+    x = np.arange(len(monthly))
+    ax.plot(x, monthly["staff_in_post_wte"], color=NHS_BLUE, marker="o", label="Staff in post")
+    ax.plot(x, monthly["establishment_wte"], color=NHS_DARK, linestyle="--",
+            label="Establishment")
+    ax.fill_between(x, monthly["staff_in_post_wte"], monthly["establishment_wte"],
+                    color=AMBER, alpha=0.25, label="Vacancies")
+    ax.set_xticks(x, monthly["month"], rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("WTE")
+    ax.set_title("Staff in post and establishment (WTE)")
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def gap_by_year(analysis: WorkforceAnalysis) -> bytes:
+    """Projected supply against each demand scenario over the plan years."""
+    totals = analysis.gap.totals
+    fig = _figure()
+    ax = fig.add_subplot()
+    supply = totals[totals["scenario"] == totals["scenario"].iloc[0]]
+    years = supply["year"].to_numpy()
+    ax.bar(years, supply["supply_wte"], color=NHS_LIGHT, label="Projected supply")
+    for scenario, rows in totals.groupby("scenario", sort=False):
+        ax.plot(rows["year"], rows["demand_wte"], marker="o",
+                color=SCENARIO_COLOURS.get(str(scenario), NHS_DARK),
+                label=f"Demand: {scenario}")
+    low = min(totals["supply_wte"].min(), totals["demand_wte"].min())
+    ax.set_ylim(low * 0.9, None)
+    ax.set_xticks(years, [f"Year {int(y)}" if y else "Now" for y in years])
+    ax.set_ylabel("WTE")
+    ax.set_title("Workforce gap: supply against demand")
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def sickness_by_month(analysis: WorkforceAnalysis) -> bytes:
+    """Monthly sickness absence rate against the Green and Amber thresholds."""
+    monthly = analysis.sickness.by_month
+    threshold = analysis.thresholds.sickness_pct
+    fig = _figure()
+    ax = fig.add_subplot()
+    x = np.arange(len(monthly))
+    colours = [RED if r > threshold.amber_max else AMBER if r > threshold.green_max else NHS_BLUE
+               for r in monthly["rate_pct"]]
+    ax.bar(x, monthly["rate_pct"], color=colours)
+    ax.axhline(threshold.green_max, color=GREY, linestyle=":", label="Green limit")
+    ax.axhline(threshold.amber_max, color=RED, linestyle="--", label="Amber limit")
+    ax.set_xticks(x, monthly["month"], rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("% of FTE days lost")
+    ax.set_title("Sickness absence rate by month")
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _png(fig)
+
+
+CHARTS = {
+    "age_pyramid": age_pyramid,
+    "wte_trend": wte_trend,
+    "gap_by_year": gap_by_year,
+    "sickness_by_month": sickness_by_month,
+}
+
+
+def render_charts(analysis: WorkforceAnalysis) -> dict[str, str]:
+    """Every chart as a data URI, keyed by name."""
+    return {name: data_uri(draw(analysis)) for name, draw in CHARTS.items()}
