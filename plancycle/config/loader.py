@@ -7,6 +7,7 @@ exits 2 — a planner's typo must never surface as a Python traceback.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -34,11 +35,12 @@ def load_config(path: str | FsPath, calendar: WorkingCalendar | None = None) -> 
         text = FsPath(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(file, [ConfigProblem((), "file not found",
-                                               "check the path; cycle files live in cycle_config/")]
-                          ) from None
+                                               "check the path; cycle files live in cycle_config/",
+                                               file=file)]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(file, [ConfigProblem(
-            (), f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]) from None
+            (), f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8", file=file)]
+        ) from None
     return parse_config(text, file, calendar)
 
 
@@ -46,14 +48,15 @@ def parse_config(text: str, file: str = "<config>",
                  calendar: WorkingCalendar | None = None) -> CycleConfig:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark else None
         raise ConfigError(file, [ConfigProblem(
-            (), f"not valid YAML: {problem}",
+            _near(text, line) if line else (), f"not valid YAML: {problem}",
             "check indentation (spaces, not tabs), colons after keys and matching quotes",
-            line=mark.line + 1 if mark else None, file=file)]) from None
+            line=line, file=file)]) from None
     if not isinstance(data, dict):
         raise ConfigError(file, [ConfigProblem(
             (), "the file is empty or not a mapping of sections",
@@ -69,6 +72,41 @@ def parse_config(text: str, file: str = "<config>",
     if problems:
         raise ConfigError(file, [p.located(file, lines) for p in problems])
     return config
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps an impossible date (2026-02-30) as text for validation to report."""
+
+
+def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def _near(text: str, line: int) -> Path:
+    """For a YAML syntax error on ``line``: the path of the section being written just before.
+
+    Parses the lines above the error; the last complete ``key: value`` there is a sibling of
+    the broken line, so its parent is where the mistake is ((top level) if that cannot be told).
+    """
+    try:
+        above = "".join(text.splitlines(keepends=True)[: line - 1])
+        node = yaml.compose(above, Loader=yaml.SafeLoader)
+        data = yaml.load(above, Loader=_Loader)
+    except yaml.YAMLError:
+        return ()
+    lines = _line_index(node)
+    keyed = [p for p in lines if p and isinstance(p[-1], str)]
+    if not keyed:
+        return ()
+    last = max(lines[p] for p in keyed)
+    path = min((p for p in keyed if lines[p] == last), key=len)
+    return path if _value_at(data, path) is None else path[:-1]
 
 
 def _line_index(node: yaml.Node | None, path: Path = (), out: dict[Path, int] | None = None
@@ -128,7 +166,9 @@ def _from_pydantic(
     problems: dict[Path, ConfigProblem] = {}
     for error in exc.errors():
         loc: list[str | int] = list(error["loc"])
-        union = next((i for i, part in enumerate(loc) if _is_union_tag(part)), None)
+        # The last part of an unknown-key error is the planner's key, never a union tag.
+        tags = loc[:-1] if error["type"] == "extra_forbidden" else loc
+        union = next((i for i, part in enumerate(tags) if _is_union_tag(part)), None)
         if union is not None:
             path = tuple(loc[:union])
             key = path[-1] if path else ""
@@ -138,7 +178,9 @@ def _from_pydantic(
                     path, ConfigProblem(path, "value not in an accepted form", hint))
                 continue
             value = _value_at(data, path)
-            problems[path] = ConfigProblem(path, f"{value!r} is not in an accepted form", hint)
+            what = ("is not a date in the calendar" if isinstance(value, str)
+                    and re.fullmatch(r"\d{4}-\d\d-\d\d", value) else "is not in an accepted form")
+            problems[path] = ConfigProblem(path, f"{value!r} {what}", hint)
             continue
         path = tuple(loc)
         problems.setdefault(path, _problem(error, path))

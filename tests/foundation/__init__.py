@@ -1,0 +1,1 @@
+"""Tests of the foundation: config, calendar, clock, register and CLI."""
