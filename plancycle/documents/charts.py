@@ -135,3 +135,19 @@ CHARTS = {
 def render_charts(analysis: WorkforceAnalysis) -> dict[str, str]:
     """Every chart as a data URI, keyed by name."""
     return {name: data_uri(draw(analysis)) for name, draw in CHARTS.items()}
+
+
+class LazyCharts:
+    """Charts drawn on first use (``charts.age_pyramid`` in a template), then cached, so a
+    one-page summary does not pay for the four charts of the full plan."""
+
+    def __init__(self, analysis: WorkforceAnalysis) -> None:
+        self._analysis = analysis
+        self._cache: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_") or name not in CHARTS:
+            raise AttributeError(name)
+        if name not in self._cache:
+            self._cache[name] = data_uri(CHARTS[name](self._analysis))
+        return self._cache[name]

@@ -25,7 +25,7 @@ from plancycle.analysis.demand import SCENARIOS
 from plancycle.analysis.plan import WorkforceAnalysis
 from plancycle.analysis.rag import LABELS, MEANING, RagRating
 from plancycle.documents import tables as t
-from plancycle.documents.charts import render_charts
+from plancycle.documents.charts import LazyCharts
 from plancycle.returns import codes
 
 #: Default location of the plan templates (repository ``templates/plan``).
@@ -248,7 +248,7 @@ def build_view(analysis: WorkforceAnalysis, context: PlanContext) -> dict:
         "f": figures,
         "rag": [_rag_row(r) for r in a.trust_ratings()],
         "rag_meaning": MEANING,
-        "charts": render_charts(a),
+        "charts": LazyCharts(a),
         "tables": _tables(a),
         "assumptions": _assumptions(a),
         "narratives": _narratives(a.service_changes),
