@@ -156,3 +156,28 @@ def reassign(session: Session, task: Task, from_person: Person, to_person: Perso
     session.add(new)
     task.assignments.append(new)
     return new
+
+
+def mark_absent(session: Session, person: Person, now: datetime, back: bool = False
+                ) -> list[Assignment]:
+    """Mark someone absent (or back); while absent their deputy takes their open tasks.
+
+    Returns the new assignments created for the deputy, so the caller can tell them.
+    """
+    person.absent = not back
+    if back:
+        return []
+    if not person.deputy_key:
+        raise AssignmentError(f"{person.key} has no deputy in the cycle file; reassign their "
+                              "tasks with `plancycle task reassign` instead")
+    deputy = stand_in(person, people_by_key(session, person.cycle_id))
+    if deputy.id == person.id:
+        raise AssignmentError(f"{person.key}'s deputy is absent too; reassign their tasks "
+                              "with `plancycle task reassign` instead")
+    moved = []
+    for assignment in session.scalars(select(Assignment).where(
+            Assignment.person_id == person.id, Assignment.state == AssignmentState.OPEN)):
+        task = session.get(Task, assignment.task_id)
+        moved.append(reassign(session, task, person, deputy, now,
+                              f"deputy for {person.name} (absent)"))
+    return moved

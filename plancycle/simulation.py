@@ -15,7 +15,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from plancycle.assignments import mark_absent
 from plancycle.clock import SimulatedClock
+from plancycle.notify.messages import MessageBuilder
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -38,6 +40,8 @@ class Script:
     until_escalated: set[str] = field(default_factory=set)
     #: Per gate, the verdicts of successive rounds (default: approve).
     gate_rounds: dict[str, list[str]] = field(default_factory=dict)
+    #: People away for a while: person id → (first day away, first day back).
+    absences: dict[str, tuple[date, date]] = field(default_factory=dict)
     #: Extra actions to run each day before responders (uploads, for instance).
     hooks: list[Callable[[Runtime, date], None]] = field(default_factory=list)
 
@@ -66,6 +70,7 @@ class Rehearsal:
             raise RuntimeError(f"rehearsal of {self.cycle_id} ran past {self.end} unfinished")
         self.clock.set(day)
         self.days += 1
+        self.absences(day)
         for hook in self.script.hooks:
             hook(self.runtime, day)
         self.respond(day)
@@ -74,6 +79,25 @@ class Rehearsal:
         else:
             self.runtime.chase(self.cycle_id, day)
             self.runtime.deliver(self.cycle_id)
+
+    def absences(self, day: date) -> None:
+        """Mark scripted people absent or back; their deputies are told of handed-over tasks."""
+        rt = self.runtime
+        with rt.register.session(actor="rehearsal", note="absence") as session:
+            for key, (away, back) in self.script.absences.items():
+                person = session.scalars(select(Person).where(
+                    Person.cycle_id == self.cycle_id, Person.key == key)).one()
+                if away <= day < back and not person.absent:
+                    moved = mark_absent(session, person, rt.clock.now())
+                elif day >= back and person.absent:
+                    moved = mark_absent(session, person, rt.clock.now(), back=True)
+                else:
+                    continue
+                self.log.append(f"{day} {key} {'back' if day >= back else 'absent'}")
+                if moved:
+                    session.flush()
+                    builder = MessageBuilder(session, self.cycle_id, rt.links, rt.calendar, day)
+                    rt.notifier.queue(session, [builder.new_task(a) for a in moved])
 
     def _escalated(self, session, assignment_id: int) -> bool:  # type: ignore[no-untyped-def]
         today = self.clock.today()

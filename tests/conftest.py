@@ -11,6 +11,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.pop("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", None)
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+# The harness's server prints shutdown noise from its event recorder when it stops.
+os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
 
 import pytest  # noqa: E402
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plancycle.assignments import (
@@ -13,12 +12,13 @@ from plancycle.assignments import (
     complete_assignment,
     find_person,
     find_task,
+    mark_absent,
     reassign,
 )
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
 from plancycle.clock import clock_at
 from plancycle.notify.messages import MessageBuilder
-from plancycle.register.models import Assignment, AssignmentState, Task
+from plancycle.register.models import Assignment, Task
 from plancycle.runtime import Runtime
 
 app = typer.Typer(help="Act on tasks: complete, reassign, delegate.", no_args_is_help=True)
@@ -112,27 +112,16 @@ def absent(person: str, back: Annotated[bool, typer.Option("--back", help="Retur
     """Mark PERSON absent: their deputy takes their open and future tasks."""
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
-    moved = []
     try:
         with rt.register.session(actor="cli", note="absence") as session:
-            who = find_person(session, cycle_id, person)
-            who.absent = not back
-            if not back:
-                if not who.deputy_key:
-                    raise UserError(f"{person} has no deputy in the cycle file; reassign their "
-                                    "tasks with `plancycle task reassign` instead")
-                deputy = find_person(session, cycle_id, who.deputy_key)
-                for assignment in session.scalars(select(Assignment).where(
-                        Assignment.person_id == who.id, Assignment.state == AssignmentState.OPEN)):
-                    task = session.get(Task, assignment.task_id)
-                    new = reassign(session, task, who, deputy, rt.clock.now(),
-                                   f"deputy for {who.name} (absent)")
-                    moved.append((task.key, new))
-                _tell_new_holders(rt, session, cycle_id, [a for _, a in moved])
+            moved = mark_absent(session, find_person(session, cycle_id, person), rt.clock.now(),
+                                back)
+            _tell_new_holders(rt, session, cycle_id, moved)
+            keys = [session.get(Task, a.task_id).key for a in moved]
     except AssignmentError as exc:
         raise UserError(str(exc)) from None
     state = "back" if back else "absent"
     console.print(f"{person} marked {state}."
-                  + (f" Open tasks moved to their deputy: {', '.join(k for k, _ in moved)}"
-                     if moved else ""), highlight=False)
+                  + (f" Open tasks moved to their deputy: {', '.join(keys)}" if keys else ""),
+                  highlight=False)
     rt.deliver(cycle_id)
