@@ -33,7 +33,8 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console_err.print("error:", str(exc), style="bold red", highlight=False, markup=False,
+                          emoji=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -33,7 +33,7 @@ def load_or_exit(path: str) -> CycleConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        console_err.print(str(exc), highlight=False, markup=False)
+        console_err.print(str(exc), highlight=False, markup=False, emoji=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -29,6 +29,12 @@ def _columns(obj: Base) -> list[str]:
     return [c.key for c in inspect(obj).mapper.column_attrs if c.key not in _SKIP]
 
 
+def _identity(obj: Base) -> str:
+    """The row's primary key (after the flush has assigned it)."""
+    mapper = inspect(obj).mapper
+    return ",".join(str(getattr(obj, col.key)) for col in mapper.primary_key)
+
+
 def _cycle_of(obj: Base) -> str | None:
     return obj.id if isinstance(obj, Cycle) else getattr(obj, "cycle_id", None)
 
@@ -41,7 +47,7 @@ def _entry(session: Session, obj: Base, action: str, before: Any, after: Any) ->
         "actor": session.info.get("actor", "system"),
         "action": action,
         "entity": type(obj).__tablename__,
-        "entity_id": str(inspect(obj).identity[0] if inspect(obj).identity else "?"),
+        "entity_id": _identity(obj),
         "before": before,
         "after": after,
         "note": session.info.get("note"),
@@ -73,6 +79,14 @@ def _audit_after_flush(session: Session, flush_context: Any) -> None:
             rows.append(_entry(session, obj, "delete", before, None))
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_rewrite(state: Any) -> None:
+    """Bulk UPDATE/DELETE statements bypass the mapper events; refuse them on the audit log."""
+    if (state.is_update or state.is_delete) and any(
+            m.class_ is AuditEntry for m in state.all_mappers):
+        raise PermissionError("the audit log is append-only")
 
 
 @event.listens_for(AuditEntry, "before_update")

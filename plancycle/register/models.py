@@ -7,7 +7,7 @@ chaser reads it, the portal and CLI write to it, and every change lands in the a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -33,14 +33,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("naive datetime given to the register; use the injected Clock")
-        return value
+        return value.astimezone(UTC)  # stored as UTC: SQLite keeps no zone
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            from datetime import UTC
-
             return value.replace(tzinfo=UTC)
         return value
 

@@ -154,10 +154,6 @@ def test_status_with_a_bad_date_exits_2(ran, as_of: str) -> None:
     assert f"--as-of '{as_of}' is not a date; write it as YYYY-MM-DD" in text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CLI bug: plancycle/cli/__init__.py main() prints UserError text with rich markup on, "
-    "so a value like '[/x]' raises rich.errors.MarkupError (traceback, exit 1); "
-    "print with markup=False or escape the message"))
 def test_a_bad_date_that_looks_like_markup_is_still_a_clean_error(ran) -> None:
     text = user_error(ran["bad date [/x]"])
     assert "--as-of '[/x]' is not a date" in text
@@ -210,9 +206,6 @@ def test_help_through_the_installed_entry_point() -> None:
         assert re.search(rf"│ {noun}\s", result.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CLI gap: plancycle/cli has no __main__.py, so `python -m plancycle.cli` fails with "
-    "'is a package and cannot be directly executed'"))
 def test_python_dash_m_runs_the_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "plancycle.cli", "--help"], cwd=REPO,
                             env=cli_env(), capture_output=True, text=True, timeout=60,

@@ -99,12 +99,7 @@ SEVERAL: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-#: Known bug outside plancycle/config: rich renders ":100:" as an emoji, so an error on
-#: line 100 prints "file.yaml💯 path" instead of "file.yaml:100: path".
-EMOJI_BUG = pytest.mark.xfail(
-    strict=True, reason="CLI bug: plancycle/cli/common.py load_or_exit prints ConfigError "
-    "with rich emoji codes on, turning ':100:' (and ':1234:') into an emoji; pass emoji=False")
-XFAIL = {"broken_gate_without_section": EMOJI_BUG}
+XFAIL: dict[str, pytest.MarkDecorator] = {}
 
 
 def fixture(name: str) -> Path:

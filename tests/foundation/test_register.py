@@ -224,10 +224,6 @@ def test_creating_a_cycle_writes_a_create_entry_for_every_row(sqlite_url: str) -
         register.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "register bug: plancycle/register/audit.py takes entity_id from inspect(obj).identity, "
-    "which is not set yet in after_flush for new rows, so every 'create' entry says '?'; "
-    "use inspect(obj).mapper.primary_key_from_instance(obj)"))
 def test_create_entries_name_the_row_they_created(sqlite_url: str) -> None:
     register = migrated(sqlite_url)
     try:
@@ -261,11 +257,6 @@ def test_a_task_state_change_is_audited_with_who_when_and_what(db_url: str) -> N
 @pytest.mark.parametrize("when", [WINTER, SUMMER], ids=["GMT", "BST"])
 def test_audit_time_is_the_simulated_clock_time_all_year(
         db_url: str, when: datetime, request: pytest.FixtureRequest) -> None:
-    if db_url.startswith("sqlite") and when is SUMMER:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "register bug: UTCDateTime stores the local wall-clock time without converting "
-            "to UTC, and SQLite drops the offset, so 09:00 BST reads back as 09:00 UTC "
-            "(an hour late); fix: process_bind_param should return value.astimezone(UTC)")))
     register = migrated(db_url, when)
     try:
         start(register, VALID_SMALL)
@@ -293,10 +284,6 @@ def test_audit_rows_cannot_be_edited_or_deleted_through_the_orm(sqlite_url: str)
         register.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "register bug: the append-only guard in plancycle/register/audit.py hooks mapper "
-    "before_update/before_delete, which ORM-enabled bulk update()/delete() statements skip; "
-    "guard them too (SessionEvents.do_orm_execute) or add database triggers"))
 @pytest.mark.parametrize("statement", [
     update(AuditEntry).values(note="rewritten"),
     delete(AuditEntry),

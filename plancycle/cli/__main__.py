@@ -1,0 +1,5 @@
+"""``python -m plancycle.cli``."""
+
+from plancycle.cli import main
+
+main()
