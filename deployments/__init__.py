@@ -1,0 +1,1 @@
+"""Prefect deployments of plancycle's flows (see deployments/README.md)."""

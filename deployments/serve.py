@@ -1,0 +1,85 @@
+"""Serve plancycle's flows as Prefect deployments from one long-running process.
+
+    python deployments/serve.py          # needs PREFECT_API_URL pointing at a Prefect server
+
+The same four deployments are declared in ``deployments/prefect.yaml`` for work pools and
+workers (``prefect deploy --all``). Schedules run in Europe/London on working days; the
+flows skip bank holidays themselves (the chaser plans nothing on a non-working day).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python deployments/serve.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from prefect.events import DeploymentEventTrigger  # noqa: E402
+from prefect.schedules import Cron  # noqa: E402
+
+TIMEZONE = "Europe/London"
+#: 07:30 Monday to Friday: reminders are waiting when people start work.
+CHASER_CRON = "30 7 * * 1-5"
+#: Every hour in the working day the cycle reconciles (stages open, tasks unblock).
+CYCLE_CRON = "0 8-18 * * 1-5"
+#: Emitted by plancycle.uploads when a raw return has been stored.
+UPLOAD_EVENT = "plancycle.upload.stored"
+
+
+def deployments() -> list:  # type: ignore[type-arg]
+    """Build the RunnerDeployment objects (no API calls; safe to import in tests)."""
+    from flows.annual_cycle import annual_cycle
+    from flows.chaser import chaser
+
+    built = [
+        annual_cycle.to_deployment(
+            name="annual-cycle",
+            description="Reconcile a planning cycle with its calendar; run per cycle.",
+            schedules=[Cron(CYCLE_CRON, timezone=TIMEZONE)],
+            parameters={"cycle_id": "rxx-2026-27"},
+            tags=["plancycle", "cycle"],
+        ),
+        chaser.to_deployment(
+            name="daily-chaser",
+            description="Reminders, overdue chasers and escalations for every open cycle.",
+            schedules=[Cron(CHASER_CRON, timezone=TIMEZONE)],
+            tags=["plancycle", "chaser"],
+        ),
+    ]
+    try:
+        from flows.validate_return import validate_return
+    except ImportError:  # pragma: no cover - the upload flow is optional in a slim install
+        validate_return = None
+    if validate_return is not None:
+        built.append(validate_return.to_deployment(
+            name="validate-return",
+            description="Validate a stored data return as soon as it is uploaded.",
+            triggers=[DeploymentEventTrigger(
+                expect={UPLOAD_EVENT},
+                parameters={"upload_id": "{{ event.payload.upload_id }}"},
+            )],
+            tags=["plancycle", "returns"],
+        ))
+    try:
+        from flows.submission import submit_cycle
+    except ImportError:  # pragma: no cover
+        submit_cycle = None
+    if submit_cycle is not None:
+        built.append(submit_cycle.to_deployment(
+            name="submission",
+            description="Package, lock and deliver a signed plan (triggered by the planner).",
+            tags=["plancycle", "submission"],
+        ))
+    return built
+
+
+def main() -> None:
+    from prefect import serve
+
+    serve(*deployments())
+
+
+if __name__ == "__main__":
+    main()
