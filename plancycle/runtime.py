@@ -16,7 +16,7 @@ from datetime import date
 from plancycle import chaser, engine
 from plancycle.calendar import WorkingCalendar
 from plancycle.clock import Clock, SystemClock
-from plancycle.links import TaskLinks, link_secret
+from plancycle.links import RegisterRevocations, TaskLinks, link_secret
 from plancycle.notify.channels import AppriseChannels, Channels
 from plancycle.notify.messages import MessageBuilder
 from plancycle.notify.service import DeliveryReport, Notifier
@@ -45,7 +45,8 @@ class Runtime:
         register.clock = clock
         register.migrate()
         notifier = Notifier(channels or AppriseChannels.from_env(), clock)
-        links = TaskLinks(link_secret(), portal_url, clock)
+        links = TaskLinks(link_secret(), portal_url, clock,
+                          revocations=RegisterRevocations(register))
         return cls(register, clock, WorkingCalendar(), notifier, links)
 
     def advance(self, cycle_id: str, actor: str = "engine") -> engine.Progress:

@@ -310,3 +310,21 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class LinkGeneration(Base):
+    """Revocation of a person's task links: links carry the generation they were signed in.
+
+    Bumping ``generation`` (``plancycle link revoke``) invalidates every link signed before;
+    see :mod:`plancycle.links`. No row means generation 0 (never revoked).
+    """
+
+    __tablename__ = "link_generations"
+    __table_args__ = (UniqueConstraint("cycle_id", "person_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(80))
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
