@@ -45,19 +45,23 @@ SUBJECTS = {
     "overdue": "Overdue by {overdue} working day{os}: {task}",
     "escalation": "Escalation: {assignee}'s task '{task}' is {overdue} working days overdue",
     "digest": "Your open workforce planning tasks ({count})",
+    "dq_report": "{outcome}: data quality report for {task} (version {version})",
 }
+#: Kinds with their own templates; every other kind uses the "task" templates.
+OWN_TEMPLATES = {"digest", "dq_report"}
 
 
 def render(kind: str, context: dict[str, Any]) -> Rendered:
     """Render one message kind ('new_task', 'reminder', …) with its context."""
-    template = "digest" if kind == "digest" else "task"
+    template = kind if kind in OWN_TEMPLATES else "task"
     env = environment()
     ctx = {**context, "kind": kind}
     subject = SUBJECTS[kind].format(
         task=ctx.get("task_name", ""), due=ctx.get("due_on"), days=ctx.get("days_to_due", 0),
         s="" if ctx.get("days_to_due") == 1 else "s", overdue=ctx.get("days_overdue", 0),
         os="" if ctx.get("days_overdue") == 1 else "s", assignee=ctx.get("assignee_name", ""),
-        count=len(ctx.get("items", [])),
+        count=len(ctx.get("items", [])), outcome=ctx.get("outcome", ""),
+        version=ctx.get("version", ""),
     )
     return Rendered(
         subject=subject,
