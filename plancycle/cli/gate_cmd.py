@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -10,7 +11,14 @@ from plancycle.assignments import AssignmentError, find_person, find_task
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
 from plancycle.clock import clock_at
 from plancycle.runtime import Runtime
-from plancycle.signoff import Condition, SignoffError, Verdict, decide, gate_status
+from plancycle.signoff import (
+    Condition,
+    SignoffError,
+    Verdict,
+    decide,
+    gate_status,
+    queue_gate_messages,
+)
 
 app = typer.Typer(help="Sign-off gates: decide and check quorum.", no_args_is_help=True)
 
@@ -68,8 +76,66 @@ def decide_cmd(
                   f"{', '.join(status.approved_roles) or 'none'} ({len(status.approved_roles)}"
                   f"/{status.needed} needed){' — gate passed' if status.passed else ''}",
                   highlight=False)
+    _notify(rt, cycle_id, task)
+    _resume_waiting_flow(cycle_id, task, person, verdict, sha, reason, condition or [],
+                         signature)
+
+
+def _notify(rt: Runtime, cycle_id: str, task: str) -> None:
+    """Open what the decision unblocked, then tell approvers and reopened work's holders."""
     rt.advance(cycle_id, actor="cli")
+    with rt.register.session(actor="cli") as session:
+        queue_gate_messages(session, cycle_id, rt.notifier, rt.links, rt.calendar,
+                            rt.clock.today(), task_key=task)
     rt.deliver(cycle_id)
+
+
+def _resume_waiting_flow(cycle_id: str, task: str, person: str, verdict: Verdict, sha: str,
+                         reason: str | None, conditions: list[str], signature: str | None
+                         ) -> None:
+    """If a Prefect server is configured, wake a signoff-gate run paused on this gate.
+
+    The register already holds the decision; the run reads it (and ignores the duplicate
+    input), so a failure here loses nothing: the run would see it on its next check.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        return
+    try:
+        from flows.signoff import resume_waiting_gate
+
+        resumed = resume_waiting_gate(cycle_id, task, {
+            "person": person, "decision": str(verdict), "reason": reason,
+            "conditions": [{"text": c.rpartition("@")[0].strip(),
+                            "role": c.rpartition("@")[2].strip()} for c in conditions],
+            "signature": signature, "document_sha256": sha})
+    except Exception as exc:  # noqa: BLE001 - the decision is recorded; this is a courtesy
+        console.print(f"(could not wake the waiting sign-off flow: {exc}; it will see the "
+                      "decision on its next check)", highlight=False)
+        return
+    if resumed:
+        console.print(f"Woke {resumed} waiting sign-off flow run(s).", highlight=False)
+
+
+@app.command("request")
+def request_cmd(task: str, cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
+    """Send approval requests for gate TASK to approvers who have not decided (once each)."""
+    rt = Runtime.build(clock=clock_at(parse_day(as_of)))
+    cycle_id = resolve_cycle_id(rt.register, cycle)
+    try:
+        with rt.register.session(actor="cli") as session:
+            gate = find_task(session, cycle_id, task)
+            if gate.kind != "gate":
+                raise UserError(f"task '{task}' is a {gate.kind} task, not a gate")
+            if gate.state != "open":
+                raise UserError(f"gate '{task}' is {gate.state}: requests go out while it is "
+                                "open")
+            queued = queue_gate_messages(session, cycle_id, rt.notifier, rt.links,
+                                         rt.calendar, rt.clock.today(), task_key=task)
+    except AssignmentError as exc:
+        raise UserError(str(exc)) from None
+    report = rt.deliver(cycle_id)
+    console.print(f"{queued} approval message(s) queued; {report.sent} sent, "
+                  f"{report.failed} failed (retried on the next pass).", highlight=False)
 
 
 @app.command("status")
@@ -82,7 +148,11 @@ def status_cmd(task: str, cycle: CycleOpt = None) -> None:
             status = gate_status(session, find_task(session, cycle_id, task))
     except AssignmentError as exc:
         raise UserError(str(exc)) from None
-    console.print(f"{task}: document {status.document_sha256 or '(none yet)'}; approved by "
+    document = (f"{status.document_kind} v{status.document_version} {status.document_sha256}"
+                if status.document_sha256 else f"{status.document_kind} (none yet)")
+    outcome = {"passed": "PASSED", "rejected": f"REJECTED ({status.rejection_reason})",
+               "waiting": f"waiting ({status.state})"}[status.outcome]
+    console.print(f"{task}: document {document}; approved by "
                   f"{', '.join(status.approved_roles) or 'nobody'}; {len(status.approved_roles)}"
-                  f"/{status.needed} needed; {'PASSED' if status.passed else 'waiting'}",
-                  highlight=False)
+                  f"/{status.needed} needed; waiting on "
+                  f"{', '.join(status.waiting_roles) or 'nobody'}; {outcome}", highlight=False)

@@ -46,9 +46,11 @@ SUBJECTS = {
     "escalation": "Escalation: {assignee}'s task '{task}' is {overdue} working days overdue",
     "digest": "Your open workforce planning tasks ({count})",
     "dq_report": "{outcome}: data quality report for {task} (version {version})",
+    "approval_request": "Your decision is needed: {task} ({document})",
+    "reopened": "Reopened after a rejection: {task} (new due date {due:%d %b})",
 }
 #: Kinds with their own templates; every other kind uses the "task" templates.
-OWN_TEMPLATES = {"digest", "dq_report"}
+OWN_TEMPLATES = {"digest", "dq_report", "approval_request", "reopened"}
 
 
 def render(kind: str, context: dict[str, Any]) -> Rendered:
@@ -61,7 +63,7 @@ def render(kind: str, context: dict[str, Any]) -> Rendered:
         s="" if ctx.get("days_to_due") == 1 else "s", overdue=ctx.get("days_overdue", 0),
         os="" if ctx.get("days_overdue") == 1 else "s", assignee=ctx.get("assignee_name", ""),
         count=len(ctx.get("items", [])), outcome=ctx.get("outcome", ""),
-        version=ctx.get("version", ""),
+        version=ctx.get("version", ""), document=ctx.get("document_label", ""),
     )
     return Rendered(
         subject=subject,

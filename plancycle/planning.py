@@ -1,0 +1,456 @@
+"""From a cycle's accepted returns to a registered plan document (no Prefect here).
+
+Why: the plan the board signs must be built only from returns that passed validation, and
+every build must be traceable to the exact version the approvers saw. This service gathers
+the latest accepted upload of each return kind from the register, runs the analysis (which
+refuses anything not accepted, naming it), renders the plan and its one-page executive
+summary, writes them content-addressed under ``<PLANCYCLE_HOME>/documents/<cycle>/`` and
+registers them with :func:`plancycle.signoff.register_document`.
+
+Rendering is deterministic for the same inputs (no time is printed unless passed in), so
+building again from unchanged returns registers nothing new and keeps every approval; a
+changed return gives a new version, which invalidates approvals of the old one.
+
+The planner's CLI (``plancycle plan build``) and the Prefect flow (``flows/analysis.py``)
+both run these same steps: :func:`gather_returns`, :func:`analyse_returns`,
+:func:`plan_context`, :func:`render_documents`, :func:`register_documents`; :func:`build_plan`
+composes them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plancycle.analysis import AnalysisRefused, WorkforceAnalysis, analyse
+from plancycle.analysis._frames import ANALYSED_KINDS
+from plancycle.clock import LONDON
+from plancycle.config import parse_config
+from plancycle.documents import PlanContext, Signature, render_exec_summary, render_plan
+from plancycle.documents import tables as fmt
+from plancycle.documents.plan import DEFAULT_SIGNATORIES, write_pdf
+from plancycle.register.db import home
+from plancycle.register.models import (
+    Assignment,
+    Cycle,
+    Document,
+    DQResult,
+    Person,
+    RoleHolder,
+    Stage,
+    Task,
+    Upload,
+)
+from plancycle.signoff import current_document, register_document
+
+if TYPE_CHECKING:
+    from plancycle.runtime import Runtime
+
+__all__ = [
+    "PLAN",
+    "SIGNED_PLAN",
+    "SUMMARY",
+    "AnalysisRefused",
+    "GatheredReturns",
+    "PlanBuild",
+    "PlanningError",
+    "RenderedDocument",
+    "analyse_returns",
+    "build_plan",
+    "document_files",
+    "documents_dir",
+    "gather_returns",
+    "key_measures",
+    "plan_context",
+    "register_documents",
+    "render_documents",
+]
+
+#: Document kinds in the register. The signed plan is a kind of its own: registering it as
+#: "plan" would be a new version and so invalidate the very approvals it records.
+PLAN, SUMMARY, SIGNED_PLAN = "plan", "exec_summary", "signed_plan"
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+class PlanningError(Exception):
+    """A plan cannot be built for a reason the planner can fix (message says how)."""
+
+
+# --- gathering the returns ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatheredReturns:
+    """The cycle's returns as the analysis needs them, and why any cannot be used.
+
+    ``returns`` holds a typed frame for every kind with an accepted upload (and an empty
+    placeholder for a kind whose uploads were all sent back, so the refusal says "not
+    accepted" rather than "not received"); ``accepted`` says which may be analysed;
+    ``missing`` lists kinds nobody has uploaded; ``reasons`` explains each kind that is not
+    accepted; ``uploads`` lists the upload ids used per kind (for traceability); ``notes`` tells
+    the planner about older accepted versions used while a newer upload is not accepted.
+    Unpacks as ``returns, accepted, missing``.
+    """
+
+    returns: dict[str, pd.DataFrame]
+    accepted: dict[str, bool]
+    missing: list[str]
+    reasons: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[object]:
+        return iter((self.returns, self.accepted, self.missing))
+
+
+def _uploads_by_kind(session: Session, cycle_id: str) -> dict[str, list[Upload]]:
+    """Every upload of the cycle per return kind, oldest first (latest = highest id)."""
+    rows = session.execute(
+        select(Task.return_kind, Upload).join(Task, Upload.task_id == Task.id)
+        .where(Upload.cycle_id == cycle_id, Task.return_kind.is_not(None))
+        .order_by(Upload.id)).all()
+    out: dict[str, list[Upload]] = {}
+    for kind, upload in rows:
+        out.setdefault(kind, []).append(upload)
+    return out
+
+
+def _label(upload: Upload) -> str:
+    day = upload.uploaded_at.astimezone(LONDON)
+    return f"v{upload.version}, {day.day} {_MONTHS[day.month - 1]}"
+
+
+def _why_not(session: Session, upload: Upload, latest: str = "the latest") -> str:
+    """Why an upload cannot be used, in the planner's words."""
+    if upload.state == "failed":
+        result = session.scalars(select(DQResult).where(DQResult.upload_id == upload.id)).first()
+        failed = sum(1 for c in (result.report.get("checks", []) if result else [])
+                     if c.get("status") == "fail")
+        detail = f": {failed} check{'s' if failed != 1 else ''} failed" if failed else ""
+        return f"{latest} upload ({_label(upload)}) failed validation{detail}"
+    if upload.state == "received":
+        return f"{latest} upload ({_label(upload)}) has not been validated yet"
+    return f"{latest} upload ({_label(upload)}) is {upload.state}"
+
+
+def _requested_kinds(session: Session, cycle_id: str) -> list[str]:
+    """Return kinds the cycle asks for (calendar order), then any others the analysis needs."""
+    kinds = session.scalars(
+        select(Task.return_kind).join(Stage, Task.stage_id == Stage.id)
+        .where(Task.cycle_id == cycle_id, Task.return_kind.is_not(None))
+        .order_by(Stage.starts_on, Stage.sequence, Task.sequence)).all()
+    return list(dict.fromkeys([*kinds, *ANALYSED_KINDS]))
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One contributor's share of a return: all of it, or one service lead's part."""
+
+    holder: Person | None
+    uploads: list[Upload]
+
+
+def _parts(session: Session, uploads: list[Upload]) -> tuple[list[_Part], list[str]]:
+    """Split a kind's uploads by contributor when its role has several holders.
+
+    A role held by several people (e.g. six service leads) returns one part each; a deputy's
+    upload counts for the holder they stand in for. A single-holder return is one part, so a
+    deputy's upload replaces the holder's. Parts come in the configuration's holder order, so
+    the same uploads always give the same combined return (and the same plan hash).
+    Also returns the names of holders who have sent no part yet.
+    """
+    task = session.get(Task, uploads[-1].task_id)
+    holders = session.scalars(
+        select(RoleHolder).where(RoleHolder.cycle_id == task.cycle_id,
+                                 RoleHolder.role_key == task.role_key)
+        .order_by(RoleHolder.id)).all()
+    if len(holders) <= 1:
+        return [_Part(None, uploads)], []
+    standing_in = {(a.task_id, a.person_id): a.on_behalf_of_id for a in session.scalars(
+        select(Assignment).where(Assignment.task_id.in_({u.task_id for u in uploads})))}
+    by_holder: dict[int | None, list[Upload]] = {}
+    for upload in uploads:
+        holder_id = standing_in.get((upload.task_id, upload.person_id)) or upload.person_id
+        by_holder.setdefault(holder_id, []).append(upload)
+    order = {h.person_id: i for i, h in enumerate(holders)}
+    keys = sorted(by_holder, key=lambda k: (order.get(k, len(order)), k or 0))
+    silent = [session.get(Person, h.person_id).name for h in holders
+              if h.person_id not in by_holder]
+    return [_Part(session.get(Person, k) if k else None, by_holder[k]) for k in keys], silent
+
+
+def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
+    """Load each kind's latest accepted upload(s) from the raw store; explain the rest."""
+    from plancycle.returns import UploadError, load_typed
+
+    if session.get(Cycle, cycle_id) is None:
+        raise PlanningError(f"no cycle '{cycle_id}' in the register")
+    by_kind = _uploads_by_kind(session, cycle_id)
+    gathered = GatheredReturns({}, {}, [])
+    for kind in _requested_kinds(session, cycle_id):
+        uploads = by_kind.get(kind, [])
+        if not uploads:
+            gathered.missing.append(kind)
+            continue
+        frames: list[pd.DataFrame] = []
+        problems: list[str] = []
+        used: list[int] = []
+        parts, silent = _parts(session, uploads)
+        for part in parts:
+            whose = f"the part from {part.holder.name}: " if part.holder else ""
+            good = [u for u in part.uploads if u.state == "accepted"]
+            if not good:
+                problems.append(whose + _why_not(session, part.uploads[-1]))
+                continue
+            upload = good[-1]
+            try:
+                frames.append(load_typed(Path(upload.stored_path), kind,
+                                         file_name=upload.original_name))
+            except (OSError, UploadError) as exc:
+                problems.append(f"{whose}the accepted upload ({_label(upload)}) could not be "
+                                f"read back from the store ({exc}); upload it again")
+                continue
+            used.append(upload.id)
+            if part.uploads[-1] is not upload:
+                gathered.notes.append(f"{kind}: {whose}using {_label(upload)}; "
+                                      + _why_not(session, part.uploads[-1], "a later"))
+        if problems:
+            gathered.returns[kind], gathered.accepted[kind] = pd.DataFrame(), False
+            gathered.reasons[kind] = "; ".join(problems)
+            continue
+        gathered.returns[kind] = frames[0] if len(frames) == 1 else pd.concat(
+            frames, ignore_index=True)
+        gathered.accepted[kind] = True
+        gathered.uploads[kind] = used
+        if parts[0].holder is not None:
+            gathered.notes.append(
+                f"{kind}: combined {len(parts)} part{'s' if len(parts) != 1 else ''} "
+                f"({', '.join(p.holder.name for p in parts if p.holder)})"
+                + (f"; nothing yet from {', '.join(silent)}" if silent else ""))
+    return gathered
+
+
+def analyse_returns(gathered: GatheredReturns, financial_year: str) -> WorkforceAnalysis:
+    """The analysis of the gathered returns; raises AnalysisRefused naming unusable kinds."""
+    return analyse(gathered.returns, gathered.accepted, reasons=gathered.reasons,
+                   financial_year=financial_year)
+
+
+# --- the document's context from the cycle -------------------------------------------------
+
+
+def plan_context(session: Session, cycle_id: str,
+                 signatures: Sequence[Signature] | None = None) -> PlanContext:
+    """Names and signatories from the cycle and its configuration.
+
+    Signatories are the names of the roles that approve the plan at its gates (in the order
+    of the configuration), so a ``Signature`` fills its slot when its ``role`` is one of those
+    role names (e.g. "Chief Executive").
+    """
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise PlanningError(f"no cycle '{cycle_id}' in the register")
+    config = parse_config(cycle.config_text, file=cycle.config_path)
+    role_names = {r.id: r.name for r in config.roles}
+    signatories = list(dict.fromkeys(
+        role_names.get(role, role)
+        for stage in config.stages for task in stage.tasks
+        if task.gate is not None and task.gate.document == PLAN
+        for role in task.gate.approvers))
+    people = {p.id: p.name for p in config.people}
+    prepared_by = "Workforce Planner (Trust)"
+    # Whoever holds the cycle's analysis tasks prepares the plan (the workforce planner).
+    planner_role = next((t.role for s in config.stages for t in s.tasks
+                         if str(t.kind) == "analysis"), None)
+    role = next((r for r in config.roles if r.id == planner_role), None)
+    if role is not None:
+        who = ", ".join(people[h] for h in role.holders if h in people)
+        prepared_by = f"{who}, {role.name}" if who else role.name
+    return PlanContext(
+        organisation_name=cycle.org_name,
+        ics_name=config.organisation.ics_name,
+        version="Approved by the board (signed)" if signatures else "Draft for board approval",
+        prepared_by=prepared_by,
+        signatures=tuple(signatures or ()),
+        signatories=tuple(signatories) if signatories else DEFAULT_SIGNATORIES,
+    )
+
+
+# --- rendering and writing the files -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    """One rendered document on disk: ``<kind>-<sha256>.html`` and the PDF made from it."""
+
+    kind: str
+    sha256: str  # of the HTML: the hash approvers decide on
+    html_path: Path
+    pdf_path: Path
+
+
+def documents_dir(cycle_id: str) -> Path:
+    """Where a cycle's generated documents live: ``<PLANCYCLE_HOME>/documents/<cycle>``."""
+    return home() / "documents" / cycle_id
+
+
+def document_files(document: Document) -> tuple[Path, Path]:
+    """The HTML (whose SHA-256 is registered) and the PDF rendered from it."""
+    html = Path(document.path)
+    return html, html.with_suffix(".pdf")
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Write atomically, once: the name carries the content hash, so an existing file is it."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _store(kind: str, html: str, sha256: str, directory: Path) -> RenderedDocument:
+    html_path = directory / f"{kind}-{sha256}.html"
+    pdf_path = html_path.with_suffix(".pdf")
+    _write_once(html_path, html.encode("utf-8"))
+    if not pdf_path.exists():  # the slow step: only for content not rendered before
+        _write_once(pdf_path, write_pdf(html))
+    return RenderedDocument(kind, sha256, html_path, pdf_path)
+
+
+def render_documents(analysis: WorkforceAnalysis, context: PlanContext, cycle_id: str,
+                     *, summary: bool = True) -> list[RenderedDocument]:
+    """Render the plan (and the executive summary) and write both content-addressed.
+
+    A plan with signatures is the signed version (kind ``signed_plan``, no new summary).
+    """
+    directory = documents_dir(cycle_id)
+    signed = bool(context.signatures)
+    plan = render_plan(analysis, context, pdf=False)
+    out = [_store(SIGNED_PLAN if signed else PLAN, plan.html, plan.sha256, directory)]
+    if summary and not signed:
+        brief = render_exec_summary(analysis, context, pdf=False)
+        out.append(_store(SUMMARY, brief.html, brief.sha256, directory))
+    return out
+
+
+# --- registering ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanBuild:
+    """The registered plan version (and summary) a build produced or found unchanged."""
+
+    cycle_id: str
+    kind: str
+    document_id: int
+    version: int
+    sha256: str
+    html_path: Path
+    pdf_path: Path
+    new_version: bool
+    summary_document_id: int | None = None
+    summary_version: int | None = None
+    summary_sha256: str | None = None
+    summary_html_path: Path | None = None
+    summary_pdf_path: Path | None = None
+    measures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    uploads: dict[str, list[int]] = field(default_factory=dict)
+
+
+def register_documents(session: Session, cycle_id: str, rendered: Sequence[RenderedDocument],
+                       now: datetime, *, measures: dict[str, str] | None = None,
+                       notes: Sequence[str] = (), uploads: dict[str, list[int]] | None = None
+                       ) -> PlanBuild:
+    """Register each rendered document; the same content again is a no-op.
+
+    A locked cycle (submitted) keeps its plan: a changed plan is refused rather than
+    silently becoming a version nobody approved.
+    """
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise PlanningError(f"no cycle '{cycle_id}' in the register")
+    rows: dict[str, tuple[Document, bool]] = {}
+    for doc in rendered:
+        latest = current_document(session, cycle_id, doc.kind)
+        unchanged = latest is not None and latest.sha256 == doc.sha256
+        if cycle.locked and not unchanged:
+            raise PlanningError(
+                f"cycle '{cycle_id}' is locked since its submission, so its {doc.kind} cannot "
+                "change; start next year's cycle or ask the ICS to reopen the submission")
+        row = register_document(session, cycle_id, doc.kind, doc.sha256, str(doc.html_path), now)
+        rows[doc.kind] = (row, not unchanged)
+    main = next(d for d in rendered if d.kind in (PLAN, SIGNED_PLAN))
+    plan_row, created = rows[main.kind]
+    brief = next((d for d in rendered if d.kind == SUMMARY), None)
+    brief_row = rows[SUMMARY][0] if brief else None
+    return PlanBuild(
+        cycle_id=cycle_id, kind=main.kind, document_id=plan_row.id, version=plan_row.version,
+        sha256=plan_row.sha256, html_path=main.html_path, pdf_path=main.pdf_path,
+        new_version=created,
+        summary_document_id=brief_row.id if brief_row else None,
+        summary_version=brief_row.version if brief_row else None,
+        summary_sha256=brief_row.sha256 if brief_row else None,
+        summary_html_path=brief.html_path if brief else None,
+        summary_pdf_path=brief.pdf_path if brief else None,
+        measures=dict(measures or {}), notes=list(notes), uploads=dict(uploads or {}))
+
+
+def key_measures(analysis: WorkforceAnalysis) -> dict[str, str]:
+    """The headline figures and trust RAG ratings, formatted for a summary or artifact."""
+    a = analysis
+    out = {
+        "Headcount": fmt.count(a.current.headcount),
+        "WTE": fmt.wte(a.current.wte),
+        "Data period": f"{a.data_period[0]} to {a.data_period[1]}",
+    }
+    for r in a.trust_ratings():
+        digits = 2 if r.measure == "sickness_pct" else 1
+        out[r.label] = f"{fmt.pct(r.value, digits)} ({r.status})"
+    return out
+
+
+# --- the whole build ------------------------------------------------------------------------
+
+
+def build_plan(runtime: Runtime, cycle_id: str,
+               signatures: Sequence[Signature] | None = None, *,
+               actor: str = "planner") -> PlanBuild:
+    """Gather, analyse, render and register the cycle's plan (and executive summary).
+
+    Raises AnalysisRefused (naming each unusable return and why) or PlanningError.
+    With ``signatures`` (the board's recorded decisions) it builds the signed version.
+    """
+    with runtime.register.session(actor=actor) as session:
+        cycle = session.get(Cycle, cycle_id)
+        if cycle is None:
+            raise PlanningError(f"no cycle '{cycle_id}' in the register")
+        financial_year = cycle.financial_year
+        gathered = gather_returns(session, cycle_id)
+        context = plan_context(session, cycle_id, signatures)
+    analysis = analyse_returns(gathered, financial_year)
+    rendered = render_documents(analysis, context, cycle_id)
+    with runtime.register.session(actor=actor) as session:
+        return register_documents(session, cycle_id, rendered, runtime.clock.now(),
+                                  measures=key_measures(analysis), notes=gathered.notes,
+                                  uploads=gathered.uploads)

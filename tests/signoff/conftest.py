@@ -1,0 +1,110 @@
+"""Fixtures for the sign-off and submission scenarios: a small cycle with a board gate."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from plancycle.clock import SimulatedClock
+from plancycle.notify.channels import RecordingChannels
+from plancycle.register.models import Assignment, AssignmentState, Task
+from plancycle.runtime import Runtime
+from plancycle.signoff import register_document
+from tests.engine.conftest import build_runtime
+
+HERE = Path(__file__).resolve().parent
+CYCLE = "rgg-2026-27"
+GATE = "board_gate"
+
+
+def write_config(directory: Path, quorum: str = "all") -> Path:
+    path = directory / f"cycle-{quorum}.yaml"
+    path.write_text((HERE / "board_small.yaml").read_text().replace("__QUORUM__", quorum))
+    return path
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("PLANCYCLE_HOME", str(tmp_path))
+    monkeypatch.setenv("PLANCYCLE_LINK_SECRET", "test-secret")
+    monkeypatch.setenv("PLANCYCLE_PORTAL_URL", "http://portal.test")
+    return tmp_path
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(date(2026, 4, 1))
+
+
+@pytest.fixture
+def recording() -> RecordingChannels:
+    return RecordingChannels()
+
+
+@pytest.fixture
+def start(home, clock, recording) -> Iterator[Callable[..., Runtime]]:
+    """Start the small cycle with a given quorum; returns its runtime."""
+    runtimes: list[Runtime] = []
+
+    def _start(quorum: str = "all") -> Runtime:
+        rt = build_runtime(home, clock, recording, write_config(home, quorum))
+        runtimes.append(rt)
+        return rt
+
+    yield _start
+    for rt in runtimes:
+        rt.register.dispose()
+
+
+def do_open_work(rt: Runtime, cycle_id: str = CYCLE, skip: frozenset[str] = frozenset()
+                 ) -> list[str]:
+    """Everyone with open non-gate work completes it now."""
+    done = []
+    with rt.register.session(actor="test") as session:
+        rows = session.execute(select(Assignment, Task).join(Task).where(
+            Assignment.cycle_id == cycle_id, Assignment.state == AssignmentState.OPEN,
+            Task.kind != "gate")).all()
+        for assignment, task in rows:
+            if task.state == "open" and task.key not in skip:
+                assignment.state = AssignmentState.COMPLETE
+                assignment.completed_at = rt.clock.now()
+                done.append(task.key)
+    return done
+
+
+def walk_to(rt: Runtime, task_key: str = GATE, cycle_id: str = CYCLE,
+            on_day: Callable[[Runtime], None] | None = None) -> None:
+    """Walk the working days, everyone doing their work, until ``task_key`` is open."""
+    clock = rt.clock
+    assert isinstance(clock, SimulatedClock)
+    for _ in range(80):
+        rt.advance(cycle_id)
+        rt.deliver(cycle_id)
+        with rt.register.session() as session:
+            state = session.scalars(select(Task.state).where(
+                Task.cycle_id == cycle_id, Task.key == task_key)).one()
+        if state == "open":
+            return
+        if on_day:
+            on_day(rt)
+        do_open_work(rt, cycle_id, skip=frozenset({task_key}))
+        clock.set(rt.calendar.add_working_days(clock.today(), 1))
+    raise AssertionError(f"{task_key} never opened")
+
+
+def register_plan(rt: Runtime, text: str, cycle_id: str = CYCLE) -> str:
+    """Issue a plan version (a file under the home) and register it; returns its SHA-256."""
+    data = text.encode()
+    sha = hashlib.sha256(data).hexdigest()
+    path = Path(rt.register.url.removeprefix("sqlite:///")).parent / "documents" / f"{sha}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    with rt.register.session(actor="planner") as session:
+        register_document(session, cycle_id, "plan", sha, str(path), rt.clock.now(),
+                          rt.calendar)
+    return sha
