@@ -50,7 +50,7 @@ from plancycle.register.models import (
     Task,
     Upload,
 )
-from plancycle.signoff import current_document, register_document
+from plancycle.signoff import SignoffError, current_document, register_document
 
 if TYPE_CHECKING:
     from plancycle.runtime import Runtime
@@ -393,13 +393,19 @@ def register_documents(session: Session, cycle_id: str, rendered: Sequence[Rende
     rows: dict[str, tuple[Document, bool]] = {}
     for doc in rendered:
         latest = current_document(session, cycle_id, doc.kind)
-        unchanged = latest is not None and latest.sha256 == doc.sha256
-        if cycle.locked and not unchanged:
+        if latest is not None and latest.sha256 == doc.sha256:
+            rows[doc.kind] = (latest, False)
+            continue
+        if cycle.locked:
             raise PlanningError(
                 f"cycle '{cycle_id}' is locked since its submission, so its {doc.kind} cannot "
-                "change; start next year's cycle or ask the ICS to reopen the submission")
-        row = register_document(session, cycle_id, doc.kind, doc.sha256, str(doc.html_path), now)
-        rows[doc.kind] = (row, not unchanged)
+                "change; unlock it first (`plancycle cycle unlock`) if the plan must be revised")
+        try:
+            row = register_document(session, cycle_id, doc.kind, doc.sha256,
+                                    str(doc.html_path), now)
+        except SignoffError as exc:
+            raise PlanningError(str(exc)) from None
+        rows[doc.kind] = (row, True)
     main = next(d for d in rendered if d.kind in (PLAN, SIGNED_PLAN))
     plan_row, created = rows[main.kind]
     brief = next((d for d in rendered if d.kind == SUMMARY), None)
