@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from plancycle.cli import config_cmd, cycle_cmd, gate_cmd, run_cmd, task_cmd
+from plancycle.cli import config_cmd, cycle_cmd, gate_cmd, return_cmd, run_cmd, task_cmd
 from plancycle.cli.common import UserError, console_err
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(cycle_cmd.app, name="cycle")
 app.add_typer(task_cmd.app, name="task")
 app.add_typer(task_cmd.person_app, name="person")
 app.add_typer(gate_cmd.app, name="gate")
+app.add_typer(return_cmd.app, name="return")
 app.command("chase")(run_cmd.chase)
 cycle_cmd.app.command("run")(run_cmd.run)
 
