@@ -1,13 +1,15 @@
-"""Prefect tasks of a sign-off gate: check where it stands, record a decision received."""
+"""Prefect tasks of sign-off and submission: check a gate, record a decision, package,
+lock and deliver."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
 from sqlalchemy import func, select
 
-from plancycle import runtime
+from plancycle import runtime, submission
 from plancycle.assignments import AssignmentError, find_person, find_task
 from plancycle.register.models import AuditEntry, Decision
 from plancycle.signoff import (
@@ -86,3 +88,61 @@ def record_decision(cycle_id: str, task_key: str, received: dict[str, Any]) -> d
     if outcome["result"] == "recorded":
         rt.advance(cycle_id, actor="signoff")  # conditions open, dependants unblock
     return outcome
+
+
+# --- submission -----------------------------------------------------------------------------------
+
+@task(name="package submission", task_run_name="package {cycle_id}")
+def package_submission(cycle_id: str, plan_pdf: str | None = None,
+                       gate_key: str | None = None) -> dict[str, Any]:
+    """Build (or find, on the same basis) the package; the signed plan comes from the
+    planning service unless a PDF is given."""
+    rt = runtime.current()
+    with rt.register.session(actor="submission") as session:
+        gate = submission.ready_gate(session, cycle_id, gate_key)
+        found = submission._existing(submission.submissions_dir() / cycle_id,
+                                     submission.basis(session, cycle_id, gate))
+    if found is None:
+        pdf = Path(plan_pdf) if plan_pdf else submission.signed_plan_pdf(rt, cycle_id)
+        with rt.register.session(actor="submission") as session:
+            found = submission.build_package(session, cycle_id, pdf, gate_key=gate_key)
+    return {"sha256": found.sha256, "directory": str(found.directory),
+            "zip": str(found.zip_path), "reused": found.reused,
+            "files": len(found.manifest["files"])}
+
+
+@task(name="lock cycle", task_run_name="lock {cycle_id}")
+def lock_for_submission(cycle_id: str, package_sha256: str) -> bool:
+    rt = runtime.current()
+    with rt.register.session(actor="submission") as session:
+        return submission.lock_cycle(session, cycle_id, rt.clock.now(),
+                                     f"submitted: package {package_sha256}")
+
+
+@task(name="destinations", task_run_name="destinations of {cycle_id}")
+def submission_destinations(cycle_id: str) -> list[str]:
+    with runtime.current().register.session() as session:
+        return [submission.label(d) for d in submission.destinations(session, cycle_id)]
+
+
+@task(name="deliver package", task_run_name="deliver to {destination}")
+def deliver_package(cycle_id: str, directory: str, destination: str,
+                    backoff: list[float] | None = None) -> dict[str, Any]:
+    """One destination; a delivered record is never sent again, a failed one is retried."""
+    rt = runtime.current()
+    with rt.register.session() as session:
+        target = next(d for d in submission.destinations(session, cycle_id)
+                      if submission.label(d) == destination)
+    result = submission.deliver_to(
+        rt, submission.load_package(directory), target,
+        backoff=tuple(backoff) if backoff is not None else submission.HTTP_BACKOFF)
+    if result["status"] != submission.DELIVERED:
+        get_run_logger().warning("delivery to %s failed: %s", destination, result["receipt"])
+    return result
+
+
+@task(name="complete submission", task_run_name="complete submission of {cycle_id}")
+def complete_submission(cycle_id: str, directory: str, records: list[dict[str, Any]]
+                        ) -> list[str]:
+    return submission.complete_submission_tasks(
+        runtime.current(), cycle_id, submission.load_package(directory), records)

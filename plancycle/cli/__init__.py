@@ -10,7 +10,15 @@ import sys
 
 import typer
 
-from plancycle.cli import config_cmd, cycle_cmd, gate_cmd, return_cmd, run_cmd, task_cmd
+from plancycle.cli import (
+    audit_cmd,
+    config_cmd,
+    cycle_cmd,
+    gate_cmd,
+    return_cmd,
+    run_cmd,
+    task_cmd,
+)
 from plancycle.cli.common import UserError, console_err
 
 app = typer.Typer(
@@ -28,6 +36,8 @@ app.add_typer(gate_cmd.app, name="gate")
 app.add_typer(return_cmd.app, name="return")
 app.command("chase")(run_cmd.chase)
 cycle_cmd.app.command("run")(run_cmd.run)
+cycle_cmd.app.command("audit")(audit_cmd.audit)
+cycle_cmd.app.command("unlock")(audit_cmd.unlock)
 
 
 def main() -> None:
