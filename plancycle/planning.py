@@ -62,6 +62,7 @@ __all__ = [
     "AnalysisRefused",
     "GatheredReturns",
     "PlanBuild",
+    "PlanRefused",
     "PlanningError",
     "RenderedDocument",
     "analyse_returns",
@@ -241,10 +242,21 @@ def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
     return gathered
 
 
+class PlanRefused(AnalysisRefused):
+    """AnalysisRefused that survives pickling (Prefect may persist a failed task's exception,
+    and a process or Dask task runner ships it between processes)."""
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str]]]:
+        return type(self), (self.problems,)
+
+
 def analyse_returns(gathered: GatheredReturns, financial_year: str) -> WorkforceAnalysis:
     """The analysis of the gathered returns; raises AnalysisRefused naming unusable kinds."""
-    return analyse(gathered.returns, gathered.accepted, reasons=gathered.reasons,
-                   financial_year=financial_year)
+    try:
+        return analyse(gathered.returns, gathered.accepted, reasons=gathered.reasons,
+                       financial_year=financial_year)
+    except AnalysisRefused as refused:
+        raise PlanRefused(refused.problems) from None
 
 
 # --- the document's context from the cycle -------------------------------------------------

@@ -15,6 +15,7 @@ from plancycle.cli import (
     config_cmd,
     cycle_cmd,
     gate_cmd,
+    plan_cmd,
     return_cmd,
     run_cmd,
     task_cmd,
@@ -34,6 +35,8 @@ app.add_typer(task_cmd.app, name="task")
 app.add_typer(task_cmd.person_app, name="person")
 app.add_typer(gate_cmd.app, name="gate")
 app.add_typer(return_cmd.app, name="return")
+app.add_typer(plan_cmd.app, name="plan")
+app.command("demo-data")(plan_cmd.demo_data)
 app.command("chase")(run_cmd.chase)
 cycle_cmd.app.command("run")(run_cmd.run)
 cycle_cmd.app.command("audit")(audit_cmd.audit)

@@ -8,6 +8,7 @@ service leads each sending their own part of the service change return.
 
 from __future__ import annotations
 
+import pickle
 from datetime import date
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def test_a_return_that_only_failed_validation_stops_the_plan_naming_it(trust, tr
                             "3 checks failed)",
         "education_training": "no return received",
     }
+    # It survives pickling, as when Prefect persists a failed task's exception.
+    assert pickle.loads(pickle.dumps(refused.value)).problems == refused.value.problems
     message = str(refused.value)
     assert "sickness_absence: not accepted (the latest upload (v2, 12 May)" in message
     assert "Chase or resubmit these returns" in message
