@@ -278,6 +278,8 @@ class Notification(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
+    #: iCalendar (.ics) attached to an email: the task's due date (see plancycle.icalendar).
+    ics: Mapped[str | None] = mapped_column(Text)
 
 
 class SubmissionRecord(Base):
@@ -328,3 +330,73 @@ class LinkGeneration(Base):
     generation: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Action(Base):
+    """One Annex G action tracked through the year (the living plan).
+
+    Created from the analysis' action plan (``plancycle.actions``); while open it is carried
+    into next year's cycle as a new row pointing back at this one (``carried_from_id``), so
+    its RAG history follows it instead of being copied.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("cycle_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    key: Mapped[str] = mapped_column(String(20))  # "G1", "G2"… as numbered in Annex G
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(20))
+    timescale: Mapped[str] = mapped_column(String(200))
+    responsible: Mapped[str] = mapped_column(String(300))
+    owner_role: Mapped[str] = mapped_column(String(80))
+    support_needed: Mapped[str | None] = mapped_column(Text)
+    resources: Mapped[str | None] = mapped_column(Text)
+    measure_of_success: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(100))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open/complete/dropped
+    rag: Mapped[str | None] = mapped_column(String(10))  # latest reported: red/amber/green
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class ActionUpdate(Base):
+    """A RAG status and short update on an action, usually from a quarterly check-in."""
+
+    __tablename__ = "action_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
+    quarter: Mapped[str] = mapped_column(String(12))  # "2026/27 Q3"
+    rag: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(20))  # a status change it recorded
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    author: Mapped[str] = mapped_column(String(200))  # name: people rows are per cycle
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))  # the check-in
+    recorded_at: Mapped[datetime]
+
+
+class CalendarEvent(Base):
+    """The calendar entry an assignment's emails carry: UID and SEQUENCE per assignment.
+
+    Calendars update an event with the same UID and a higher SEQUENCE, so the sequence is
+    bumped whenever the due date changes or the event is cancelled or reinstated.
+    """
+
+    __tablename__ = "calendar_events"
+    __table_args__ = (UniqueConstraint("assignment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    uid: Mapped[str] = mapped_column(String(200))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    due_on: Mapped[date] = mapped_column(Date)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
