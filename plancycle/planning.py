@@ -292,7 +292,7 @@ def plan_context(session: Session, cycle_id: str,
     return PlanContext(
         organisation_name=cycle.org_name,
         ics_name=config.organisation.ics_name,
-        version="Approved by the board (signed)" if signatures else "Draft for board approval",
+        version="Approved (signed)" if signatures else "Draft for board approval",
         prepared_by=prepared_by,
         signatures=tuple(signatures or ()),
         signatories=tuple(signatories) if signatories else DEFAULT_SIGNATORIES,

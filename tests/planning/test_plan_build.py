@@ -180,7 +180,7 @@ def test_the_signed_plan_is_its_own_document_and_keeps_the_approvals(story):
     assert (signed.kind, signed.version, signed.new_version) == ("signed_plan", 1, True)
     assert signed.summary_pdf_path is None
     text = pdf_text(signed.pdf_path)
-    assert "Priya Nair" in text and "Approved by the board (signed)" in text
+    assert "Priya Nair" in text and "Status: Approved (signed)" in text
     assert plan.sha256[:12] in text
     with trust.runtime.register.session() as session:
         assert current_document(session, CYCLE, "plan").version == 2
