@@ -666,9 +666,18 @@ def complete_submission_tasks(runtime: Runtime, cycle_id: str, package: Package,
     note = (f"submitted package {package.sha256[:12]}… to "
             + ", ".join(r["destination"] for r in records))
     with runtime.register.session(actor="submission") as session:
+        states = dict(session.execute(select(Task.key, Task.state).where(
+            Task.cycle_id == cycle_id)).all())
         for task in session.scalars(select(Task).where(
                 Task.cycle_id == cycle_id, Task.kind == "submission",
-                Task.state.in_([TaskState.OPEN, TaskState.RESUBMISSION_REQUIRED]))):
+                Task.state.in_([TaskState.OPEN, TaskState.RESUBMISSION_REQUIRED,
+                                TaskState.PENDING]))):
+            if task.state == TaskState.PENDING:
+                # Submitted before its stage opened: nothing left to ask anyone to do.
+                if any(states.get(d) not in (TaskState.COMPLETE, TaskState.CANCELLED)
+                       for d in task.depends_on or []):
+                    continue
+                task.state, task.completed_at = TaskState.COMPLETE, runtime.clock.now()
             for assignment in task.assignments:
                 if assignment.state == AssignmentState.OPEN:
                     assignment.state = AssignmentState.COMPLETE

@@ -108,3 +108,72 @@ def register_plan(rt: Runtime, text: str, cycle_id: str = CYCLE) -> str:
         register_document(session, cycle_id, "plan", sha, str(path), rt.clock.now(),
                           rt.calendar)
     return sha
+
+
+# --- a loopback ICS receiver ------------------------------------------------------------------
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that plays the ICS endpoint.
+
+    ``script`` lists the status codes of successive POSTs (then 200 for ever); it keeps each
+    request's headers and body and accepts a package once per Idempotency-Key.
+    """
+
+    def __init__(self, script: list[int] | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script = list(script or [])
+        self.requests: list[tuple[dict[str, str], bytes, int]] = []
+        self.accepted: dict[str, bytes] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                code = receiver.script.pop(0) if receiver.script else 200
+                receiver.requests.append((dict(self.headers), body, code))
+                if code == 200:
+                    key = self.headers["Idempotency-Key"]
+                    receiver.accepted.setdefault(key, body)
+                    reply = f'{{"receipt": "ICS-{len(receiver.accepted):04d}"}}'.encode()
+                else:
+                    reply = b'{"error": "try again"}' if code >= 500 else b'{"error": "bad"}'
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/submissions"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    made: list[Receiver] = []
+
+    def _make(script: list[int] | None = None) -> Receiver:
+        made.append(Receiver(script))
+        return made[-1]
+
+    yield _make
+    for r in made:
+        r.close()
+
+
+#: A minimal PDF: enough for packaging tests that do not look inside the plan.
+TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
+            b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
