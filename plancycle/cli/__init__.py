@@ -21,6 +21,7 @@ from plancycle.cli import (
     task_cmd,
 )
 from plancycle.cli.common import UserError, console_err
+from plancycle.cli.portal_cmd import link_app, serve_portal
 
 app = typer.Typer(
     name="plancycle",
@@ -39,6 +40,8 @@ app.add_typer(plan_cmd.app, name="plan")
 app.command("demo-data")(plan_cmd.demo_data)
 app.command("chase")(run_cmd.chase)
 cycle_cmd.app.command("run")(run_cmd.run)
+app.command("portal")(serve_portal)
+app.add_typer(link_app, name="link")
 cycle_cmd.app.command("audit")(audit_cmd.audit)
 cycle_cmd.app.command("unlock")(audit_cmd.unlock)
 
