@@ -17,6 +17,7 @@ There is no default decision: ``decision`` must be given, and nothing resumes as
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger, pause_flow_run, suspend_flow_run
@@ -82,7 +83,9 @@ def signoff_gate(cycle_id: str, task_key: str,
         if wait == "poll" or status["state"] != "open":
             rt.wait(poll_seconds)
             continue
-        key = f"{task_key}-input-{status['inputs_received'] + 1}"
+        # Prefect input keys take lowercase letters, digits and dashes only.
+        key = re.sub(r"[^a-z0-9-]", "-", f"{task_key.lower()}-input-"
+                     f"{status['inputs_received'] + 1}")
         if wait == "pause":
             received = pause_flow_run(wait_for_input=GateDecisionInput, timeout=pause_timeout,
                                       poll_interval=pause_poll_seconds, key=key)
