@@ -47,7 +47,6 @@ from plancycle.register.models import (
     AssignmentState,
     AuditEntry,
     Cycle,
-    CycleState,
     Decision,
     Person,
     RoleHolder,
@@ -684,9 +683,7 @@ def complete_submission_tasks(runtime: Runtime, cycle_id: str, package: Package,
                     assignment.completed_at = runtime.clock.now()
                     assignment.reason = note
             done.append(task.key)
-        cycle = session.get(Cycle, cycle_id)
-        if cycle.state == CycleState.STARTED and done:
-            cycle.state = CycleState.SUBMITTED
+        # The cycle's state stays "started": its in-year tasks are still chased.
     if done:
         runtime.advance(cycle_id, actor="submission")
     return done

@@ -141,7 +141,7 @@ def test_a_receiver_failing_twice_gets_the_package_exactly_once_and_reruns_send_
             ("http:TEST_ICS_URL", "delivered", 3), ("outbox:outbox", "delivered", 1)]
         # The planner's submission task was completed by the delivery.
         assert find_task(session, CYCLE, "submit_to_ics").state == "complete"
-        assert session.get(Cycle, CYCLE).state == "submitted"
+        assert session.get(Cycle, CYCLE).locked is True
 
 
 def test_a_refusal_is_recorded_and_retried_on_the_next_run_only(approved_cycle, receiver):
