@@ -222,3 +222,31 @@ def test_the_cli_refuses_a_non_approver_and_the_audit_csv_holds_the_decisions(st
                and r["actor"] == "cli:ruth.chair" for r in rows)
     shown = cli("cycle", "audit", "--decisions")
     assert shown.returncode == 0 and "decision:reject" in shown.stdout
+
+
+def test_email_delivery_attaches_the_package_through_real_smtp(approved_cycle, home):
+    """Given an ICS mailbox behind a local SMTP server, the zip arrives as an attachment."""
+    import email
+    from email.policy import default as default_policy
+
+    from plancycle.config.model import Destination
+    from plancycle.mailsink import MailSink
+    from plancycle.submission import build_package, send
+
+    rt, _ = approved_cycle
+    with rt.register.session() as session:
+        package = build_package(session, CYCLE, TINY_PDF)
+    sink = MailSink(home / "mail").start()
+    try:
+        to_ics = Destination(type="email", to="workforce@gateshire.icb.nhs.uk")
+        outcome = send(package, to_ics, env={"PLANCYCLE_EMAIL_URL": sink.apprise_url})
+        unconfigured = send(package, to_ics, env={})
+    finally:
+        sink.stop()
+    assert outcome.ok, outcome.receipt
+    assert not unconfigured.ok and "set PLANCYCLE_EMAIL_URL" in unconfigured.receipt["error"]
+    [eml] = sorted((home / "mail").glob("*.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=default_policy)
+    assert message["Subject"] == "Workforce plan submission: Gateshire Hospitals NHS Trust 2026/27"
+    attachments = [part for part in message.iter_attachments()]
+    assert [a.get_content() for a in attachments] == [package.zip_path.read_bytes()]
