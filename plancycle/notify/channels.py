@@ -37,6 +37,8 @@ class Outgoing:
     subject: str
     body: str
     html: str | None = None
+    #: An iCalendar attachment (the task's due date), sent with emails only.
+    ics: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,19 @@ class AppriseChannels:
         if not notifier.add(url):
             return Delivery(False, f"{message.channel} URL is not a valid Apprise URL")
         html = message.channel == "email" and message.html is not None
+        attach = None
+        if message.channel == "email" and message.ics:
+            from apprise.attachment.memory import AttachMemory
+
+            attach = apprise.AppriseAttachment()
+            attach.add(AttachMemory(content=message.ics, name="task.ics",
+                                    mimetype="text/calendar"))
         with apprise.LogCapture(level=logging.WARNING) as log:
             ok = notifier.notify(
                 title=message.subject,
                 body=message.html if html else message.body,
                 body_format=apprise.NotifyFormat.HTML if html else apprise.NotifyFormat.TEXT,
+                attach=attach,
             )
             captured = log.getvalue().strip()
         if ok:

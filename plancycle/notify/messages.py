@@ -7,7 +7,7 @@ a chaser pass over thousands of assignments does not query per message.
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from plancycle.calendar import WorkingCalendar
 from plancycle.chasing import ChaseStep
+from plancycle.icalendar import DueEvent, EventBook, assignment_event, invite
 from plancycle.links import TaskLinks
 from plancycle.notify.service import Intent
 from plancycle.register.models import (
@@ -58,6 +59,7 @@ class MessageBuilder:
             for dep in task.depends_on or []:
                 self.dependants.setdefault(dep, []).append(task)
         self.sender_name = os.environ.get("PLANCYCLE_SENDER_NAME", "Workforce Planning Team")
+        self._events: EventBook | None = None
 
     def channels(self, task: Task) -> tuple[str, ...]:
         return tuple(task.settings.get("chasing", {}).get("channels", DEFAULT_CHANNELS))
@@ -106,9 +108,67 @@ class MessageBuilder:
         task = self.tasks[assignment.task_id]
         person = self.people[assignment.person_id]
         context = self.task_context(task, assignment, person, person)
-        return Intent(key=f"a{assignment.id}:new_task:{assignment.due_on.isoformat()}",
-                      cycle_id=self.cycle.id, person=person, kind="new_task", context=context,
-                      channels=self.channels(task), assignment_id=assignment.id)
+        # The people the task was handed over from get their calendar entry cancelled.
+        companions = tuple(self.handed_over(old, person) for old in self.events.to_cancel(task)
+                           if old.id != assignment.id)
+        key = f"a{assignment.id}:new_task:{assignment.due_on.isoformat()}"
+        event = self.calendar_event(assignment, context["link"]) \
+            if "email" in self.channels(task) else None
+        if event is not None and event.sequence:
+            # A calendar entry changed or reinstated (e.g. the task handed back to them):
+            # a new message, so their calendar is updated and they know it is theirs again.
+            key += f":s{event.sequence}"
+        return Intent(key=key, cycle_id=self.cycle.id, person=person, kind="new_task",
+                      context=context, channels=self.channels(task),
+                      assignment_id=assignment.id,
+                      ics=invite([event], self._now()) if event else None,
+                      companions=companions)
+
+    # --- calendar entries (.ics attached to emails) -----------------------------------------
+
+    @property
+    def events(self) -> EventBook:
+        if self._events is None:
+            self._events = EventBook(self.session, self.cycle.id)
+        return self._events
+
+    def _now(self) -> datetime:
+        clock = self.session.info.get("clock")
+        return clock.now() if clock is not None else datetime.now(UTC)
+
+    def calendar_event(self, assignment: Assignment, link: str | None = None,
+                       cancel: bool = False) -> DueEvent | None:
+        """The assignee's calendar entry for an assignment (UID/SEQUENCE tracked in the
+        register); None when they have no email address to receive it."""
+        person = self.people[assignment.person_id]
+        if not person.email:
+            return None
+        task = self.tasks[assignment.task_id]
+        row = self.events.track(assignment, self._now(), cancel=cancel)
+        return assignment_event(row, task, person, stage_name=self.stages[task.stage_id].name,
+                                role_name=self.role_names.get(task.role_key, task.role_key),
+                                organisation=self.cycle.org_name, link=link)
+
+    def calendar_invite(self, task: Task, assignment: Assignment, link: str | None
+                        ) -> str | None:
+        """The .ics for an email about an assignment, if the task is chased by email."""
+        if "email" not in self.channels(task):
+            return None
+        event = self.calendar_event(assignment, link)
+        return invite([event], self._now()) if event else None
+
+    def handed_over(self, old: Assignment, to: Person | None = None) -> Intent:
+        """Tell the person a task was taken from, with METHOD:CANCEL for its calendar entry."""
+        task = self.tasks[old.task_id]
+        person = self.people[old.person_id]
+        event = self.calendar_event(old, cancel=True)
+        context = self.task_context(task, old, person, person)
+        context.update(handed_to=to.name if to else "someone else", reason=old.reason)
+        sequence = event.sequence if event else 0
+        return Intent(key=f"a{old.id}:handed_over:{sequence}", cycle_id=self.cycle.id,
+                      person=person, kind="handed_over", context=context,
+                      channels=self.channels(task), assignment_id=old.id,
+                      ics=invite([event], self._now()) if event else None)
 
     def escalation_targets(self, assignee: Person, target: str) -> list[tuple[Person, str]]:
         if target == "line_manager":
@@ -125,9 +185,11 @@ class MessageBuilder:
         task = self.tasks[assignment.task_id]
         assignee = self.people[assignment.person_id]
         if step.kind != "escalation":
+            context = self.task_context(task, assignment, assignee, assignee)
             return [Intent(key=step.key, cycle_id=self.cycle.id, person=assignee, kind=step.kind,
-                           context=self.task_context(task, assignment, assignee, assignee),
-                           channels=self.channels(task), assignment_id=assignment.id)]
+                           context=context, channels=self.channels(task),
+                           assignment_id=assignment.id,
+                           ics=self.calendar_invite(task, assignment, context["link"]))]
         intents = []
         for target, reason in self.escalation_targets(assignee, step.target or "line_manager"):
             context = self.task_context(task, assignment, target, assignee)
@@ -139,14 +201,20 @@ class MessageBuilder:
 
     def digest(self, person: Person, assignments: list[Assignment]) -> Intent:
         items = []
+        events: list[DueEvent] = []
         for assignment in sorted(assignments, key=lambda a: a.due_on):
             task = self.tasks[assignment.task_id]
             days = self.calendar.working_days_between(self.today, assignment.due_on)
+            link = self.links.url(person.key, assignment.id, self.cycle.id)
             items.append({"task_name": task.name, "due_on": assignment.due_on,
                           "days_to_due": max(days, 0), "days_overdue": max(-days, 0),
-                          "link": self.links.url(person.key, assignment.id, self.cycle.id)})
+                          "link": link})
+            event = self.calendar_event(assignment, link)
+            if event is not None:
+                events.append(event)
         context = {"recipient_name": person.name, "recipient_handle": person.chat or person.name,
                    "organisation": self.cycle.org_name, "cycle_name": self.cycle.name,
                    "items": items, "sender_name": self.sender_name}
         return Intent(key=f"digest:p{person.id}:{self.today.isoformat()}", cycle_id=self.cycle.id,
-                      person=person, kind="digest", context=context, channels=DEFAULT_CHANNELS)
+                      person=person, kind="digest", context=context, channels=DEFAULT_CHANNELS,
+                      ics=invite(events, self._now()) if events else None)

@@ -48,9 +48,10 @@ SUBJECTS = {
     "dq_report": "{outcome}: data quality report for {task} (version {version})",
     "approval_request": "Your decision is needed: {task} ({document})",
     "reopened": "Reopened after a rejection: {task} (new due date {due:%d %b})",
+    "handed_over": "Handed over: {task} is no longer yours",
 }
 #: Kinds with their own templates; every other kind uses the "task" templates.
-OWN_TEMPLATES = {"digest", "dq_report", "approval_request", "reopened"}
+OWN_TEMPLATES = {"digest", "dq_report", "approval_request", "reopened", "handed_over"}
 
 
 def render(kind: str, context: dict[str, Any]) -> Rendered:

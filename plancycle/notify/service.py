@@ -43,6 +43,11 @@ class Intent:
     context: dict[str, Any]
     channels: tuple[str, ...]
     assignment_id: int | None = None
+    #: iCalendar attached to the email (the assignment's due date; see plancycle.icalendar).
+    ics: str | None = None
+    #: Messages that must go with this one, e.g. the calendar cancellation sent to the person
+    #: a task was handed over from when the new holder is told. Queued like any intent.
+    companions: tuple[Intent, ...] = ()
 
 
 @dataclass
@@ -76,6 +81,7 @@ class Notifier:
     def queue(self, session: Session, intents: list[Intent],
               known: set[str] | None = None) -> list[Notification]:
         """Write the notifications for ``intents`` that do not exist yet (one per channel)."""
+        intents = [*intents, *(c for intent in intents for c in intent.companions)]
         known = self.existing_keys(session, intents[0].cycle_id) if known is None and intents \
             else (known or set())
         now = self.clock.now()
@@ -96,6 +102,7 @@ class Notifier:
                     subject=rendered.subject,
                     body=rendered.chat if channel == "chat" else rendered.text,
                     html=rendered.html if channel == "email" else None,
+                    ics=intent.ics if channel == "email" else None,
                     status=NotificationStatus.PENDING, attempts=0, created_at=now,
                     next_attempt_at=now,
                 )
@@ -143,7 +150,7 @@ class Notifier:
                 report.cancelled += 1
                 continue
             result = self.channels.send(Outgoing(row.channel, recipient(person), row.subject,
-                                                 row.body, row.html))
+                                                 row.body, row.html, row.ics))
             row.attempts += 1
             if result.ok:
                 row.status = NotificationStatus.SENT

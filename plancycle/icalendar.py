@@ -1,0 +1,411 @@
+"""Due dates in people's own calendars: .ics invites on task emails, feeds and the cycle export.
+
+Why: role holders plan their weeks in Outlook, not in our portal. Each assignment has one
+calendar event, UID ``assignment-<id>@<cycle>.plancycle``. Every new-task and reminder email
+carries that event with the current SEQUENCE, so a changed due date *updates* the entry in
+the person's calendar instead of adding a second one, and handing the task to someone else
+sends ``METHOD:CANCEL`` to the person it was taken from. The UID and sequence of each event
+live in the register (:class:`~plancycle.register.models.CalendarEvent`), so re-runs agree.
+
+Feeds (``/calendar/<token>.ics``) let a person or the planner subscribe: the token is signed
+like a task link (same secret, its own salt, longer life, revoked with the person's links).
+:func:`person_feed` and :func:`cycle_feed` are pure functions of the register, for the
+portal's route and the CLI (``plancycle cycle ics``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+import icalendar as ical
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.timed import TimestampSigner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plancycle.clock import Clock, SystemClock
+from plancycle.links import LinkError, Revocations
+from plancycle.register.models import (
+    Assignment,
+    AssignmentState,
+    CalendarEvent,
+    Cycle,
+    Person,
+    RoleHolder,
+    Stage,
+    Task,
+    TaskState,
+)
+
+if TYPE_CHECKING:
+    from plancycle.runtime import Runtime
+
+PRODID = "-//plancycle//Workforce planning cycle//EN"
+REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
+#: Subscription URLs outlive a cycle year (a subscription is made once, early in the year).
+FEED_MAX_AGE_DAYS = 400
+#: The revocation "person" of whole-cycle feed URLs (``plancycle link revoke --person``).
+CYCLE_FEED_KEY = "cycle-feed"
+
+
+# --- identifiers ----------------------------------------------------------------------------
+
+def assignment_uid(assignment_id: int, cycle_id: str) -> str:
+    return f"assignment-{assignment_id}@{cycle_id}.plancycle"
+
+
+def task_uid(task_key: str, cycle_id: str) -> str:
+    return f"task-{task_key}@{cycle_id}.plancycle"
+
+
+def milestone_uid(stage_key: str, edge: str, cycle_id: str) -> str:
+    return f"stage-{stage_key}-{edge}@{cycle_id}.plancycle"
+
+
+def organizer_address() -> str:
+    """Who the invites come from: ``PLANCYCLE_CALENDAR_FROM``, else the email URL's ``from=``."""
+    explicit = os.environ.get("PLANCYCLE_CALENDAR_FROM")
+    if explicit:
+        return explicit
+    url = os.environ.get("PLANCYCLE_EMAIL_URL") or ""
+    sender = parse_qs(urlsplit(url).query).get("from", [""])[0]
+    return sender or "planning@plancycle.invalid"
+
+
+# --- building calendars ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DueEvent:
+    """One all-day calendar entry: a due date or a stage milestone."""
+
+    uid: str
+    day: date
+    summary: str
+    description: str = ""
+    sequence: int = 0
+    cancelled: bool = False
+    url: str | None = None
+    attendee: tuple[str, str] | None = None  # (name, email) for an invite
+    categories: tuple[str, ...] = ()
+
+
+def build_calendar(events: Iterable[DueEvent], now: datetime, *, method: str | None = None,
+                   name: str | None = None, organizer: str | None = None) -> bytes:
+    """An RFC 5545 calendar of all-day events (``now`` is the DTSTAMP: from the Clock)."""
+    calendar = ical.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    if method:
+        calendar.add("method", method)
+    if name:
+        calendar.add("x-wr-calname", name)
+        calendar.add("name", name)
+    stamp = now.astimezone(UTC)
+    organiser = organizer or organizer_address()
+    for item in events:
+        event = ical.Event()
+        event.add("uid", item.uid)
+        event.add("dtstamp", stamp)
+        event.add("dtstart", item.day)
+        event.add("dtend", item.day + timedelta(days=1))
+        event.add("sequence", item.sequence)
+        event.add("summary", item.summary)
+        if item.description:
+            event.add("description", item.description)
+        if item.url:
+            event.add("url", item.url)
+        if item.categories:
+            event.add("categories", list(item.categories))
+        event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+        event.add("transp", "TRANSPARENT")  # a deadline, not a meeting: the day stays free
+        if method in (REQUEST, CANCEL):
+            event.add("organizer", f"mailto:{organiser}",
+                      parameters={"CN": os.environ.get("PLANCYCLE_SENDER_NAME",
+                                                       "Workforce Planning Team")})
+        if item.attendee:
+            who, address = item.attendee
+            event.add("attendee", f"mailto:{address}",
+                      parameters={"CN": who, "ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE",
+                                  "PARTSTAT": "ACCEPTED"})
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+# --- the event of an assignment -------------------------------------------------------------
+
+class EventBook:
+    """The calendar events of one cycle's assignments, loaded once per pass.
+
+    :meth:`track` returns the event an email about an assignment should carry, bumping the
+    SEQUENCE when the due date changed or the event is cancelled or reinstated since the
+    last email. Changes are written to the register in the caller's unit of work (audited).
+    """
+
+    def __init__(self, session: Session, cycle_id: str) -> None:
+        self.session = session
+        self.cycle_id = cycle_id
+        self._rows: dict[int, CalendarEvent] | None = None
+
+    def _all(self) -> dict[int, CalendarEvent]:
+        if self._rows is None:
+            self._rows = {e.assignment_id: e for e in self.session.scalars(
+                select(CalendarEvent).where(CalendarEvent.cycle_id == self.cycle_id))}
+        return self._rows
+
+    def get(self, assignment_id: int) -> CalendarEvent | None:
+        return self._all().get(assignment_id)
+
+    def track(self, assignment: Assignment, now: datetime, cancel: bool = False
+              ) -> CalendarEvent:
+        rows = self._all()
+        row = rows.get(assignment.id)
+        if row is None:
+            row = CalendarEvent(cycle_id=assignment.cycle_id, assignment_id=assignment.id,
+                                uid=assignment_uid(assignment.id, assignment.cycle_id),
+                                sequence=0, due_on=assignment.due_on, cancelled=cancel,
+                                updated_at=now)
+            self.session.add(row)
+            rows[assignment.id] = row
+        elif row.due_on != assignment.due_on or row.cancelled != cancel:
+            row.sequence += 1
+            row.due_on = assignment.due_on
+            row.cancelled = cancel
+            row.updated_at = now
+        return row
+
+    def to_cancel(self, task: Task) -> list[Assignment]:
+        """Assignments of ``task`` handed to someone else whose invite is still live."""
+        out = []
+        for assignment in task.assignments:
+            row = self.get(assignment.id)
+            if assignment.state == AssignmentState.REASSIGNED and row is not None \
+                    and not row.cancelled:
+                out.append(assignment)
+        return out
+
+
+def _task_description(task: Task, stage_name: str, role_name: str, organisation: str,
+                      link: str | None) -> str:
+    lines = [f"{organisation} workforce planning: {task.name}", f"Stage: {stage_name}",
+             f"Role: {role_name}"]
+    if task.return_kind:
+        lines.append(f"Return: {task.return_kind}")
+    if link:
+        lines += ["", f"Open the task: {link}"]
+    return "\n".join(lines)
+
+
+def assignment_event(row: CalendarEvent, task: Task, person: Person, *, stage_name: str,
+                     role_name: str, organisation: str, link: str | None = None) -> DueEvent:
+    """The calendar entry for one person's assignment, as the event row says now."""
+    prefix = "Handed over: " if row.cancelled else "Due: "
+    return DueEvent(
+        uid=row.uid, day=row.due_on, summary=f"{prefix}{task.name}",
+        description=_task_description(task, stage_name, role_name, organisation, link),
+        sequence=row.sequence, cancelled=row.cancelled, url=None if row.cancelled else link,
+        attendee=(person.name, person.email) if person.email else None,
+        categories=("Workforce planning",))
+
+
+def invite(events: Sequence[DueEvent], now: datetime) -> str:
+    """The .ics text attached to an email: REQUEST, or CANCEL when every event is cancelled."""
+    method = CANCEL if events and all(e.cancelled for e in events) else REQUEST
+    return build_calendar(events, now, method=method).decode("utf-8")
+
+
+# --- feeds ------------------------------------------------------------------------------------
+
+def _cycle(session: Session, cycle_id: str) -> Cycle:
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise LookupError(f"no cycle '{cycle_id}' in the register")
+    return cycle
+
+
+def _role_names(session: Session, cycle_id: str) -> dict[str, str]:
+    return {h.role_key: h.role_name for h in session.scalars(
+        select(RoleHolder).where(RoleHolder.cycle_id == cycle_id))}
+
+
+def _milestones(cycle: Cycle, stages: Iterable[Stage]) -> list[DueEvent]:
+    out = []
+    for stage in stages:
+        out.append(DueEvent(milestone_uid(stage.key, "starts", cycle.id), stage.starts_on,
+                            f"Stage opens: {stage.name}", f"{cycle.name}: {stage.name} opens.",
+                            categories=("Workforce planning", "Milestone")))
+        out.append(DueEvent(milestone_uid(stage.key, "ends", cycle.id), stage.ends_on,
+                            f"Stage closes: {stage.name}", f"{cycle.name}: {stage.name} closes.",
+                            categories=("Workforce planning", "Milestone")))
+    return out
+
+
+def person_feed(session: Session, cycle_id: str, person_key: str, now: datetime) -> bytes:
+    """A person's deadlines (their open and completed assignments) and their stages' milestones.
+
+    No task links: a feed is fetched and stored by calendar servers, so the signed links stay
+    in the emails. Raises LookupError for an unknown cycle or person.
+    """
+    cycle = _cycle(session, cycle_id)
+    person = session.scalars(select(Person).where(
+        Person.cycle_id == cycle_id, Person.key == person_key)).first()
+    if person is None:
+        raise LookupError(f"no person '{person_key}' in cycle '{cycle_id}'")
+    roles = _role_names(session, cycle_id)
+    book = EventBook(session, cycle_id)
+    events: list[DueEvent] = []
+    stages: dict[int, Stage] = {}
+    rows = session.execute(
+        select(Assignment, Task, Stage).join(Task, Assignment.task_id == Task.id)
+        .join(Stage, Task.stage_id == Stage.id)
+        .where(Assignment.cycle_id == cycle_id, Assignment.person_id == person.id,
+               Assignment.state.in_([AssignmentState.OPEN, AssignmentState.COMPLETE]))
+        .order_by(Assignment.due_on, Assignment.id)).all()
+    for assignment, task, stage in rows:
+        stages[stage.id] = stage
+        tracked = book.get(assignment.id)
+        done = assignment.state == AssignmentState.COMPLETE
+        events.append(DueEvent(
+            uid=assignment_uid(assignment.id, cycle_id), day=assignment.due_on,
+            summary=f"{'Done' if done else 'Due'}: {task.name}",
+            description=_task_description(task, stage.name, roles.get(task.role_key,
+                                                                      task.role_key),
+                                          cycle.org_name, None)
+            + "\n\nOpen the task from the link in your most recent email about it.",
+            sequence=tracked.sequence if tracked else 0,
+            categories=("Workforce planning",)))
+    events += _milestones(cycle, sorted(stages.values(), key=lambda s: (s.starts_on, s.sequence)))
+    return build_calendar(events, now, method=PUBLISH,
+                          name=f"{cycle.name} — {person.name}")
+
+
+def cycle_feed(session: Session, cycle_id: str, now: datetime) -> bytes:
+    """The whole cycle for the planner: every task's due date and every stage milestone."""
+    cycle = _cycle(session, cycle_id)
+    roles = _role_names(session, cycle_id)
+    holders: dict[int, list[str]] = {}
+    for assignment, person in session.execute(
+            select(Assignment, Person).join(Person, Assignment.person_id == Person.id)
+            .where(Assignment.cycle_id == cycle_id,
+                   Assignment.state.in_([AssignmentState.OPEN, AssignmentState.COMPLETE]))
+            .order_by(Assignment.id)):
+        holders.setdefault(assignment.task_id, []).append(person.name)
+    stages = list(session.scalars(select(Stage).where(Stage.cycle_id == cycle_id)
+                                  .order_by(Stage.starts_on, Stage.sequence)))
+    events: list[DueEvent] = []
+    for stage in stages:
+        for task in sorted(stage.tasks, key=lambda t: (t.due_on, t.sequence)):
+            if task.state == TaskState.CANCELLED:
+                continue
+            role = roles.get(task.role_key, task.role_key)
+            who = ", ".join(holders.get(task.id, [])) or f"holders of {role}"
+            done = task.state == TaskState.COMPLETE
+            events.append(DueEvent(
+                uid=task_uid(task.key, cycle_id), day=task.due_on,
+                summary=f"{'Done' if done else 'Due'}: {task.name} ({role})",
+                description=f"{_task_description(task, stage.name, role, cycle.org_name, None)}"
+                            f"\nAssigned to: {who}\nState: {task.state}",
+                categories=("Workforce planning",)))
+    events += _milestones(cycle, stages)
+    return build_calendar(events, now, method=PUBLISH, name=cycle.name)
+
+
+# --- signed feed URLs ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FeedClaims:
+    cycle: str
+    person: str | None  # None: the whole cycle (the planner's feed)
+
+
+class FeedLinks:
+    """Signs and checks ``/calendar/<token>.ics`` URLs (expiring, revocable, clock-aware)."""
+
+    def __init__(self, secret: str, base_url: str | None = None, clock: Clock | None = None,
+                 max_age_days: int = FEED_MAX_AGE_DAYS,
+                 revocations: Revocations | None = None) -> None:
+        self.base_url = (base_url or os.environ.get("PLANCYCLE_PORTAL_URL")
+                         or "http://127.0.0.1:8000").rstrip("/")
+        self.clock = clock or SystemClock()
+        self.max_age_seconds = max_age_days * 86400
+        self.revocations = revocations
+        clock_ref = self.clock
+
+        class _ClockSigner(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(clock_ref.now().timestamp())
+
+        self._serializer = URLSafeTimedSerializer(secret, salt="plancycle.calendar-feed",
+                                                  signer=_ClockSigner)
+
+    def _generation(self, cycle: str, person: str | None) -> int:
+        if self.revocations is None:
+            return 0
+        return self.revocations.generation(cycle, person or CYCLE_FEED_KEY)
+
+    def token(self, cycle: str, person: str | None = None) -> str:
+        return self._serializer.dumps({"c": cycle, "p": person,
+                                       "g": self._generation(cycle, person)})
+
+    def url(self, cycle: str, person: str | None = None) -> str:
+        return f"{self.base_url}/calendar/{self.token(cycle, person)}.ics"
+
+    def verify(self, token: str) -> FeedClaims:
+        token = token.removesuffix(".ics")
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age_seconds)
+            person = data["p"]
+            claims = FeedClaims(cycle=str(data["c"]),
+                                person=None if person is None else str(person))
+            generation = int(data.get("g", 0))
+        except SignatureExpired:
+            raise LinkError("expired") from None
+        except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
+            raise LinkError("invalid") from None
+        if generation != self._generation(claims.cycle, claims.person):
+            raise LinkError("revoked")
+        return claims
+
+
+def feed_links(runtime: Runtime, max_age_days: int = FEED_MAX_AGE_DAYS) -> FeedLinks:
+    """Feed URLs for a runtime: its link secret, portal URL, clock and revocations."""
+    from plancycle.links import link_secret
+
+    return FeedLinks(link_secret(), runtime.links.base_url, runtime.clock, max_age_days,
+                     runtime.links.revocations)
+
+
+def verify_feed_token(links: FeedLinks, token: str) -> FeedClaims:
+    """The claims of a feed token; raises LinkError('invalid' / 'expired' / 'revoked')."""
+    if len(token) > 1000:
+        raise LinkError("invalid")
+    return links.verify(token)
+
+
+def feed(session: Session, claims: FeedClaims, now: datetime) -> bytes:
+    """The feed a verified token is for (LookupError if its cycle or person has gone)."""
+    if claims.person is None:
+        return cycle_feed(session, claims.cycle, now)
+    return person_feed(session, claims.cycle, claims.person, now)
+
+
+def serve_feed(runtime: Runtime, token: str) -> tuple[int, bytes]:
+    """For the portal's ``/calendar/<token>.ics`` route: (HTTP status, body).
+
+    200 with the calendar; 403 for a tampered token; 410 for an expired or revoked one; 404
+    when its cycle or person is no longer in the register.
+    """
+    try:
+        claims = verify_feed_token(feed_links(runtime), token)
+    except LinkError as exc:
+        status = 403 if exc.reason == "invalid" else 410
+        return status, f"This calendar link is {exc.reason}.".encode()
+    try:
+        with runtime.register.session(actor=f"feed:{claims.person or 'cycle'}") as session:
+            return 200, feed(session, claims, runtime.clock.now())
+    except LookupError:
+        return 404, b"This calendar is no longer in the planning register."
