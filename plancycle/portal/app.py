@@ -264,6 +264,20 @@ def create_app(runtime: Runtime, settings: PortalSettings | None = None) -> Fast
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/calendar/{token}")
+    def calendar_feed(request: Request, token: str) -> Response:
+        """A person's or the planner's iCalendar feed; the signed token is the only key."""
+        from plancycle.icalendar import serve_feed
+
+        client = client_of(request)
+        if portal.limiter.blocked(client):
+            return Response("Too many attempts.", status_code=429, media_type="text/plain")
+        status, body = serve_feed(runtime, token)
+        if status != 200:
+            portal.limiter.failure(client)
+        return Response(body, status_code=status, media_type="text/calendar; charset=utf-8"
+                        if status == 200 else "text/plain; charset=utf-8")
+
     app.include_router(roleholder.router(portal))
     app.include_router(approvals.router(portal))
     app.include_router(dashboard.router(portal))
