@@ -164,7 +164,7 @@ def router(portal: Portal) -> APIRouter:
             document_missing=document is not None and on_disk is None,
             document_type="PDF" if document and document.path.lower().endswith(".pdf")
             else "web page",
-            status=status, approvers=approvers, roles=roles, my_decision=mine,
+            gate_state=status, approvers=approvers, roles=roles, my_decision=mine,
             decider=session.get(Person, mine.person_id) if mine else None,
             verdicts=VERDICTS, dq=dq_summary(session, task.cycle_id),
             can_decide=view["actionable"] and document is not None

@@ -133,3 +133,10 @@ def register_plan(rt: Runtime, folder: Path, now: datetime, text: str = "v1") ->
     with rt.register.session(actor="planner") as session:
         register_document(session, CYCLE, "plan", sha, str(path), now)
     return sha
+
+
+def csrf_for(client, person: str, assignment: int) -> str:  # type: ignore[no-untyped-def]
+    """A valid CSRF token for a link's scope, for proving that a check *other* than CSRF
+    refuses the request (a view-only link has no form to take one from)."""
+    portal = client.app.state.portal
+    return portal.csrf.field_for(client.cookies.get("pc_csrf"), f"link:{person}:{assignment}")

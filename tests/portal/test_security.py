@@ -19,9 +19,17 @@ from plancycle.cli.common import UserError
 from plancycle.portal import PortalSettings, create_app
 from plancycle.portal.security import sniff, unsafe_name
 from plancycle.register.models import AuditEntry
-from plancycle.runtime import Runtime
 
-from .helpers import CYCLE, PLANNER_TOKEN, csrf_of, link, open_stage, snapshot
+from .helpers import (
+    CYCLE,
+    PLANNER_TOKEN,
+    assignment_id,
+    csrf_for,
+    csrf_of,
+    link,
+    open_stage,
+    snapshot,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 CSV = b"assignment_id,org_code\n1,RXX\n"
@@ -108,9 +116,8 @@ def test_a_managers_escalation_link_shows_the_task_but_cannot_act_on_it(client, 
     assert "Rachel Moore" in page.text
     assert 'action="' + manager + '/complete"' not in page.text
     # Even with a valid CSRF token for that link, acting is forbidden.
-    portal = client.app.state.portal
-    cookie = client.cookies.get("pc_csrf")
-    token = portal.csrf.field_for(cookie, f"link:david.okafor:{manager_assignment(runtime)}")
+    token = csrf_for(client, "david.okafor",
+                     assignment_id(runtime, "rachel.moore", "align_business_planning"))
     before = snapshot(runtime)
     for action, data in (("complete", {}), ("reassign", {"reason": "away"})):
         response = client.post(f"{manager}/{action}", data={"csrf_token": token, **data})
@@ -120,12 +127,6 @@ def test_a_managers_escalation_link_shows_the_task_but_cannot_act_on_it(client, 
                          files={"file": ("staff.csv", CSV, "text/csv")})
     assert upload.status_code == 403
     assert snapshot(runtime) == before
-
-
-def manager_assignment(rt: Runtime) -> int:
-    from .helpers import assignment_id
-
-    return assignment_id(rt, "rachel.moore", "align_business_planning")
 
 
 def test_one_persons_link_cannot_reach_another_persons_upload(client, runtime, clock):
