@@ -68,6 +68,13 @@ def test_a_forged_link_gets_a_clear_page_and_reveals_nothing(client, runtime):
     assert snapshot(runtime) == before
 
 
+def test_a_signed_link_to_an_assignment_that_does_not_exist_is_not_found(client, runtime):
+    response = client.get("/t/" + runtime.links.token("helen.shaw", 99999, CYCLE))
+    assert_link_page(response, 404, says="no longer in the planning register")
+    other_cycle = client.get("/t/" + runtime.links.token("helen.shaw", 1, "another-cycle"))
+    assert other_cycle.status_code == 404
+
+
 def test_a_link_expires_after_thirty_days_on_the_injected_clock(client, runtime, clock):
     path = link(runtime, "helen.shaw", "confirm_exec_sponsor")
     clock.advance(days=29)
