@@ -30,6 +30,10 @@ def check_config(
     schedule, schedule_problems = resolve_schedule(config, calendar)
     problems += schedule_problems
     problems += _dates(config, schedule, calendar)
+    if config.ics is not None:  # a system cycle: its members' submission tasks and sponsors
+        from plancycle.ics.config import check_ics
+
+        problems += check_ics(config)
     return problems
 
 

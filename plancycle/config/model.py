@@ -175,6 +175,34 @@ class Submission(Strict):
     destinations: list[Destination] = [Destination(type="outbox", path="outbox")]
 
 
+class IcsMember(Strict):
+    """One organisation of an integrated care system, whose plan the system cycle waits on."""
+
+    org_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{3,6}$")] = Field(
+        description="ORG_CODE as published (e.g. RXW); a PCN code may have six characters")
+    name: str
+    type: Literal["acute", "mental_health", "community", "ambulance", "primary_care_network",
+                  "integrated_care_board", "other"]
+    place: str = Field(description="The place (sub-system) it belongs to, e.g. Shropshire")
+    workforce_planner: Ident = Field(description="Person id of its workforce planner")
+    exec_sponsor: Ident = Field(description="Person id of its executive sponsor")
+    submission_task: Ident | None = Field(
+        default=None, description="The task waiting on its plan (default submit_<org>_plan)")
+
+    @property
+    def task_key(self) -> str:
+        return self.submission_task or f"submit_{self.org_code.lower()}_plan"
+
+
+class Ics(Strict):
+    """An integrated care system's member organisations (only in a system cycle)."""
+
+    code: Annotated[str, Field(pattern=r"^Q[A-Z0-9]{2}$")] = Field(description="ICS code, e.g. QOC")
+    name: str
+    region: str | None = Field(default=None, description="NHS England region, e.g. Midlands")
+    organisations: list[IcsMember] = Field(min_length=1)
+
+
 class CycleConfig(Strict):
     """One planning cycle: who, what, when and how hard to chase."""
 
@@ -186,6 +214,8 @@ class CycleConfig(Strict):
     chasing: ChasingPolicy = ChasingPolicy()
     stages: list[Stage] = Field(min_length=1)
     submission: Submission = Submission()
+    ics: Ics | None = Field(
+        default=None, description="System cycles only: the ICS and its member organisations")
 
     # Convenience look-ups (the model is frozen, so these are cheap and safe).
     def person(self, person_id: str) -> Person:
