@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MB = 1024 * 1024
 
@@ -46,7 +46,6 @@ class PortalSettings:
     prefect_ui_url: str | None = None
     #: Notification log rows per dashboard page.
     log_page_size: int = 50
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> PortalSettings:
