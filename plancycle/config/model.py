@@ -175,6 +175,36 @@ class Submission(Strict):
     destinations: list[Destination] = [Destination(type="outbox", path="outbox")]
 
 
+class BaselineReturn(Strict):
+    """Last year's accepted upload of one return kind: what this year's is compared with."""
+
+    kind: str = Field(description="The return kind (e.g. staff_in_post)")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    file: str | None = Field(default=None, description="Where the accepted file is stored")
+    rows: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="Data rows (the year-on-year row-count check compares them)")
+    upload: int | None = Field(default=None, description="Upload id in last year's register")
+
+
+class CarriedAction(Strict):
+    """An Annex G action still open at the roll-forward, carried into this cycle."""
+
+    key: str = Field(description="Its key last year (e.g. G3)")
+    action: str
+    owner: Ident | None = Field(default=None, description="Owner role id")
+    due: date | None = None
+    measure_of_success: str | None = None
+    rag: Literal["red", "amber", "green"] | None = None
+
+
+class Baseline(Strict):
+    """Written by ``plancycle cycle roll-forward``: last year's cycle, returns and actions."""
+
+    cycle: Ident = Field(description="Last year's cycle id")
+    returns: list[BaselineReturn] = []
+    actions: list[CarriedAction] = []
+
+
 class IcsMember(Strict):
     """One organisation of an integrated care system, whose plan the system cycle waits on."""
 
@@ -214,6 +244,7 @@ class CycleConfig(Strict):
     chasing: ChasingPolicy = ChasingPolicy()
     stages: list[Stage] = Field(min_length=1)
     submission: Submission = Submission()
+    baseline: Baseline | None = None
     ics: Ics | None = Field(
         default=None, description="System cycles only: the ICS and its member organisations")
 
