@@ -11,12 +11,15 @@ import sys
 import typer
 
 from plancycle.cli import (
+    actions_cmd,
     audit_cmd,
+    calendar_cmd,
     config_cmd,
     cycle_cmd,
     gate_cmd,
     plan_cmd,
     return_cmd,
+    rollforward_cmd,
     run_cmd,
     task_cmd,
 )
@@ -44,6 +47,9 @@ app.command("portal")(serve_portal)
 app.add_typer(link_app, name="link")
 cycle_cmd.app.command("audit")(audit_cmd.audit)
 cycle_cmd.app.command("unlock")(audit_cmd.unlock)
+cycle_cmd.app.command("roll-forward")(rollforward_cmd.roll_forward_cmd)
+cycle_cmd.app.command("ics")(calendar_cmd.ics)
+app.add_typer(actions_cmd.app, name="actions")
 
 
 def main() -> None:
