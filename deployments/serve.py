@@ -2,7 +2,7 @@
 
     python deployments/serve.py          # needs PREFECT_API_URL pointing at a Prefect server
 
-The same four deployments are declared in ``deployments/prefect.yaml`` for work pools and
+The same deployments are declared in ``deployments/prefect.yaml`` for work pools and
 workers (``prefect deploy --all``). Schedules run in Europe/London on working days; the
 flows skip bank holidays themselves (the chaser plans nothing on a non-working day).
 """
@@ -24,14 +24,19 @@ TIMEZONE = "Europe/London"
 CHASER_CRON = "30 7 * * 1-5"
 #: Every hour in the working day the cycle reconciles (stages open, tasks unblock).
 CYCLE_CRON = "0 8-18 * * 1-5"
-#: Emitted by plancycle.uploads when a raw return has been stored.
+#: Emitted by flows.validate_return.announce_upload when a raw return has been stored by an
+#: ingestion path that does not validate in-process (the portal and CLI validate at once).
 UPLOAD_EVENT = "plancycle.upload.stored"
 
 
 def deployments() -> list:  # type: ignore[type-arg]
     """Build the RunnerDeployment objects (no API calls; safe to import in tests)."""
+    from flows.analysis import build_workforce_plan
     from flows.annual_cycle import annual_cycle
     from flows.chaser import chaser
+    from flows.signoff import signoff_gate
+    from flows.submission import submit_cycle
+    from flows.validate_return import validate_return
 
     built = [
         annual_cycle.to_deployment(
@@ -48,12 +53,8 @@ def deployments() -> list:  # type: ignore[type-arg]
             tags=["plancycle", "chaser"],
         ),
     ]
-    try:
-        from flows.validate_return import validate_return
-    except ImportError:  # pragma: no cover - the upload flow is optional in a slim install
-        validate_return = None
-    if validate_return is not None:
-        built.append(validate_return.to_deployment(
+    built += [
+        validate_return.to_deployment(
             name="validate-return",
             description="Validate a stored data return as soon as it is uploaded.",
             triggers=[DeploymentEventTrigger(
@@ -61,17 +62,23 @@ def deployments() -> list:  # type: ignore[type-arg]
                 parameters={"upload_id": "{{ event.payload.upload_id }}"},
             )],
             tags=["plancycle", "returns"],
-        ))
-    try:
-        from flows.submission import submit_cycle
-    except ImportError:  # pragma: no cover
-        submit_cycle = None
-    if submit_cycle is not None:
-        built.append(submit_cycle.to_deployment(
+        ),
+        build_workforce_plan.to_deployment(
+            name="build-workforce-plan",
+            description="Analyse the accepted returns and register the plan document.",
+            tags=["plancycle", "analysis"],
+        ),
+        signoff_gate.to_deployment(
+            name="signoff-gate",
+            description="Request approvals for a gate and wait (suspended) for decisions.",
+            tags=["plancycle", "signoff"],
+        ),
+        submit_cycle.to_deployment(
             name="submission",
             description="Package, lock and deliver a signed plan (triggered by the planner).",
             tags=["plancycle", "submission"],
-        ))
+        ),
+    ]
     return built
 
 
