@@ -43,6 +43,7 @@ from plancycle.register.models import (
     DQResult,
     Notification,
     Person,
+    Stage,
     SubmissionRecord,
     Task,
     TaskState,
@@ -97,7 +98,7 @@ def upload_store(root: Path | None = None) -> RawStore:
 
 # --- 1. store ---------------------------------------------------------------------------------
 
-def _locked_on(session: Session, cycle: Cycle) -> str:
+def _locked_at(session: Session, cycle: Cycle) -> datetime | None:
     """When the cycle's returns were locked, from the audit trail (or the submission record)."""
     entries = session.scalars(
         select(AuditEntry).where(AuditEntry.entity == Cycle.__tablename__,
@@ -105,16 +106,34 @@ def _locked_on(session: Session, cycle: Cycle) -> str:
         .order_by(AuditEntry.id.desc()))
     for entry in entries:
         if (entry.after or {}).get("locked") is True:
-            return f"{entry.at:%d %b %Y}"
-    when = session.scalar(select(func.max(SubmissionRecord.created_at))
+            return entry.at
+    return session.scalar(select(func.max(SubmissionRecord.created_at))
                           .where(SubmissionRecord.cycle_id == cycle.id))
+
+
+def _locked_on(session: Session, cycle: Cycle) -> str:
+    when = _locked_at(session, cycle)
     return f"{when:%d %b %Y}" if when else "an earlier date"
+
+
+def lock_covers(session: Session, cycle: Cycle, task: Task) -> bool:
+    """Does the submission lock apply to this task's returns?
+
+    The lock protects what was submitted: data requests of stages that had started by the
+    time of the lock. In-year refresh requests in stages starting after the submission
+    collect new returns for next year's baseline and stay open.
+    """
+    if not cycle.locked:
+        return False
+    when = _locked_at(session, cycle)
+    stage = session.get(Stage, task.stage_id)
+    return when is None or stage is None or stage.starts_on <= when.date()
 
 
 def check_can_upload(session: Session, task: Task, person: Person) -> Assignment:
     """The person's open assignment on a data request that can take a return, or a refusal."""
     cycle = session.get(Cycle, task.cycle_id)
-    if cycle is not None and cycle.locked:
+    if cycle is not None and lock_covers(session, cycle, task):
         raise UploadRefused(
             f"returns for this cycle were locked at submission on {_locked_on(session, cycle)}; "
             "ask the workforce planner to unlock it (`plancycle cycle unlock`)")
