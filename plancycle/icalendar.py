@@ -49,8 +49,6 @@ PRODID = "-//plancycle//Workforce planning cycle//EN"
 REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
 #: Subscription URLs outlive a cycle year (a subscription is made once, early in the year).
 FEED_MAX_AGE_DAYS = 400
-#: The revocation "person" of whole-cycle feed URLs (``plancycle link revoke --person``).
-CYCLE_FEED_KEY = "cycle-feed"
 
 
 # --- identifiers ----------------------------------------------------------------------------
@@ -179,12 +177,16 @@ class EventBook:
         return row
 
     def to_cancel(self, task: Task) -> list[Assignment]:
-        """Assignments of ``task`` handed to someone else whose invite is still live."""
+        """Assignments of ``task`` handed to someone else whose invite is still live.
+
+        Not while the person is marked absent (their deputy stands in): nobody is written to
+        while away; the cancellation goes with the next message about the task once back.
+        """
         out = []
         for assignment in task.assignments:
             row = self.get(assignment.id)
             if assignment.state == AssignmentState.REASSIGNED and row is not None \
-                    and not row.cancelled:
+                    and not row.cancelled and not assignment.person.absent:
                 out.append(assignment)
         return out
 
@@ -318,8 +320,12 @@ def cycle_feed(session: Session, cycle_id: str, now: datetime) -> bytes:
 
 @dataclass(frozen=True)
 class FeedClaims:
+    """Whose feed a token opens. Every token is issued to a person, so ``plancycle link
+    revoke --person`` withdraws it; ``whole`` is the planner's feed of the whole cycle."""
+
     cycle: str
-    person: str | None  # None: the whole cycle (the planner's feed)
+    person: str
+    whole: bool = False
 
 
 class FeedLinks:
@@ -342,25 +348,23 @@ class FeedLinks:
         self._serializer = URLSafeTimedSerializer(secret, salt="plancycle.calendar-feed",
                                                   signer=_ClockSigner)
 
-    def _generation(self, cycle: str, person: str | None) -> int:
-        if self.revocations is None:
-            return 0
-        return self.revocations.generation(cycle, person or CYCLE_FEED_KEY)
+    def _generation(self, cycle: str, person: str) -> int:
+        return 0 if self.revocations is None else self.revocations.generation(cycle, person)
 
-    def token(self, cycle: str, person: str | None = None) -> str:
-        return self._serializer.dumps({"c": cycle, "p": person,
+    def token(self, cycle: str, person: str, whole: bool = False) -> str:
+        """A feed token for ``person`` (their deadlines, or with ``whole`` the cycle's)."""
+        return self._serializer.dumps({"c": cycle, "p": person, "w": bool(whole),
                                        "g": self._generation(cycle, person)})
 
-    def url(self, cycle: str, person: str | None = None) -> str:
-        return f"{self.base_url}/calendar/{self.token(cycle, person)}.ics"
+    def url(self, cycle: str, person: str, whole: bool = False) -> str:
+        return f"{self.base_url}/calendar/{self.token(cycle, person, whole)}.ics"
 
     def verify(self, token: str) -> FeedClaims:
         token = token.removesuffix(".ics")
         try:
             data = self._serializer.loads(token, max_age=self.max_age_seconds)
-            person = data["p"]
-            claims = FeedClaims(cycle=str(data["c"]),
-                                person=None if person is None else str(person))
+            claims = FeedClaims(cycle=str(data["c"]), person=str(data["p"]),
+                                whole=bool(data.get("w", False)))
             generation = int(data.get("g", 0))
         except SignatureExpired:
             raise LinkError("expired") from None
@@ -388,7 +392,10 @@ def verify_feed_token(links: FeedLinks, token: str) -> FeedClaims:
 
 def feed(session: Session, claims: FeedClaims, now: datetime) -> bytes:
     """The feed a verified token is for (LookupError if its cycle or person has gone)."""
-    if claims.person is None:
+    if session.scalars(select(Person.id).where(Person.cycle_id == claims.cycle,
+                                               Person.key == claims.person)).first() is None:
+        raise LookupError(f"no person '{claims.person}' in cycle '{claims.cycle}'")
+    if claims.whole:
         return cycle_feed(session, claims.cycle, now)
     return person_feed(session, claims.cycle, claims.person, now)
 
@@ -405,7 +412,7 @@ def serve_feed(runtime: Runtime, token: str) -> tuple[int, bytes]:
         status = 403 if exc.reason == "invalid" else 410
         return status, f"This calendar link is {exc.reason}.".encode()
     try:
-        with runtime.register.session(actor=f"feed:{claims.person or 'cycle'}") as session:
+        with runtime.register.session(actor=f"feed:{claims.person}") as session:
             return 200, feed(session, claims, runtime.clock.now())
     except LookupError:
         return 404, b"This calendar is no longer in the planning register."

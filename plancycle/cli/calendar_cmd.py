@@ -20,8 +20,11 @@ def ics(
     person: Annotated[str | None, typer.Option(
         "--person", help="Only this person's deadlines and stage milestones")] = None,
     url: Annotated[bool, typer.Option(
-        "--url", help="Print the signed subscription URL (/calendar/<token>.ics) instead")
+        "--url", help="Print --person's signed subscription URL (/calendar/<token>.ics)")
     ] = False,
+    whole_cycle: Annotated[bool, typer.Option(
+        "--whole-cycle", help="With --url: the whole cycle's feed, issued to --person "
+                              "(the planner)")] = False,
     cycle: Annotated[str | None, typer.Option("--cycle", help="Cycle id (default: the only one)")
                      ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="As of this date (YYYY-MM-DD)")
@@ -30,17 +33,22 @@ def ics(
     """Export the whole cycle (every due date and stage milestone) as an .ics file.
 
     With --person, that person's own feed; with --url, the address to subscribe to in
-    Outlook or Google Calendar (signed like task links; `plancycle link revoke` withdraws it).
+    Outlook or Google Calendar (signed like task links, issued to --person; `plancycle link
+    revoke --person` withdraws it).
     """
     from plancycle.runtime import Runtime
 
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     cycle_id = resolve_cycle_id(rt.register, cycle)
     if url:
-        if person is not None:
-            with rt.register.session() as session:
-                _known(session, cycle_id, person)
-        console.print(feed_links(rt).url(cycle_id, person), highlight=False, soft_wrap=True)
+        if person is None:
+            raise UserError("say whose feed it is with --person (for the whole cycle: the "
+                            "planner's id and --whole-cycle), so `plancycle link revoke "
+                            "--person` can withdraw it")
+        with rt.register.session() as session:
+            _known(session, cycle_id, person)
+        console.print(feed_links(rt).url(cycle_id, person, whole_cycle), highlight=False,
+                      soft_wrap=True)
         return
     with rt.register.session(actor="cli") as session:
         if person is not None:

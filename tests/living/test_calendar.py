@@ -140,6 +140,26 @@ def test_handing_a_task_over_cancels_the_event_of_the_person_it_was_taken_from(
     assert len(recording.sent) == sent
 
 
+def test_someone_marked_absent_is_not_written_to_while_their_deputy_stands_in(
+        runtime: Runtime, recording: RecordingChannels, clock: SimulatedClock) -> None:
+    from plancycle.assignments import mark_absent
+
+    runtime.advance(CYCLE)
+    runtime.deliver(CYCLE)
+    clock.set(date(2026, 4, 2))
+    sent = len(recording.sent)
+    with runtime.register.session(actor="planner") as session:
+        moved = mark_absent(session, find_person(session, CYCLE, "rachel.moore"), clock.now())
+        session.flush()
+        builder = MessageBuilder(session, CYCLE, runtime.links, runtime.calendar, clock.today())
+        runtime.notifier.queue(session, [builder.new_task(a) for a in moved])
+    runtime.deliver(CYCLE)
+    new = recording.sent[sent:]
+    assert {m.recipient.name for m in new} == {"Owen Price"}
+    method, [event] = parse(next(m for m in new if m.channel == "email").ics)
+    assert method == "REQUEST" and str(event["SUMMARY"]).startswith("Due: Confirm business")
+
+
 def test_a_changed_due_date_updates_the_event_instead_of_adding_one(
         home: Path, clock: SimulatedClock, recording: RecordingChannels) -> None:
     """When the board rejects the plan, the draft reopens with a later due date: the planner's
@@ -225,7 +245,7 @@ def test_a_feed_needs_a_valid_unexpired_unrevoked_signature(
     status, body = serve_feed(runtime, token)
     assert status == 200 and body.startswith(b"BEGIN:VCALENDAR")
 
-    whole = links.token(CYCLE)  # the planner's feed: the whole cycle
+    whole = links.token(CYCLE, "amira.khan", whole=True)  # the planner's: the whole cycle
     status, body = serve_feed(runtime, whole)
     _, events = parse(body)
     with runtime.register.session() as session:
@@ -240,6 +260,7 @@ def test_a_feed_needs_a_valid_unexpired_unrevoked_signature(
     assert serve_feed(runtime, token)[0] == 410
     assert serve_feed(runtime, links.token(CYCLE, "helen.shaw"))[0] == 200  # a fresh one works
 
+    assert serve_feed(runtime, links.token(CYCLE, "nobody.here"))[0] == 404
     fresh = links.token(CYCLE, "helen.shaw")
     clock.set(clock.now() + timedelta(days=401))
     with pytest.raises(LinkError) as expired:
@@ -279,8 +300,10 @@ def test_the_cli_exports_the_whole_cycle_and_prints_a_subscription_url(tmp_path:
     method, events = parse(out.read_bytes())
     assert method == "PUBLISH" and len(events) == 49 + 2 * 14
     assert f"{len(events)} events written to {out}" in exported.stdout
-    url = run("cycle", "ics", "--person", "amira.khan", "--url")
+    url = run("cycle", "ics", "--person", "amira.khan", "--url", "--whole-cycle")
     assert url.stdout.startswith("https://portal.example.nhs.uk/calendar/")
     assert url.stdout.strip().endswith(".ics")
+    nobody = run("cycle", "ics", "--url")
+    assert nobody.returncode == 2 and "say whose feed it is with --person" in nobody.stderr
     unknown = run("cycle", "ics", "--person", "nobody.here")
     assert unknown.returncode == 2 and "no person 'nobody.here'" in unknown.stderr
