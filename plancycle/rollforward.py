@@ -410,3 +410,22 @@ def last_year(session: Session, cycle_id: str) -> LastYear | None:
         last.actions.append(LastYearAction(action.key, action.text, action.owner_role,
                                            action.due_on, action.measure_of_success, action.rag))
     return last
+
+
+def baseline_row_count(session: Session, cycle_id: str, kind: str) -> int | None:
+    """Rows in last year's accepted ``kind`` return as the cycle's ``baseline:`` records it.
+
+    For the year-on-year row-count check (``ValidationContext(previous_row_count=...)``)
+    when last year's cycle is not in this register (a new installation, another server).
+    """
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        return None
+    try:
+        config = parse_config(cycle.config_text, file=cycle.config_path)
+    except ConfigError:
+        return None
+    if config.baseline is None:
+        return None
+    rows = [r.rows for r in config.baseline.returns if r.kind == kind and r.rows is not None]
+    return rows[-1] if rows else None

@@ -21,7 +21,7 @@ from plancycle.config import load_config, parse_config
 from plancycle.config.model import Duration, RelativeDate
 from plancycle.notify.channels import AppriseChannels
 from plancycle.register.models import Notification
-from plancycle.rollforward import last_year, roll_forward
+from plancycle.rollforward import baseline_row_count, last_year, roll_forward
 from plancycle.schedule import resolve_schedule
 from tests.engine.conftest import CYCLE, SAMPLE, build_runtime
 from tests.foundation.helpers import cli_env, plancycle_exe
@@ -149,7 +149,7 @@ def bounce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-
     server.stop()
 
 
-def test_last_years_register_gives_the_baseline_open_actions_and_who_bounced(
+def test_last_years_register_gives_the_baseline_and_who_bounced(
         home: Path, clock: SimulatedClock, bounce: Bounce, tmp_path: Path) -> None:
     """Given last year's register (a bounced mailbox, an accepted return), the roll-forward
     flags the person and records the accepted return as next year's comparison baseline."""
@@ -186,6 +186,17 @@ def test_last_years_register_gives_the_baseline_open_actions_and_who_bounced(
     assert (sip.kind, sip.sha256, sip.rows) == (
         "staff_in_post", outcome.report.sha256, outcome.report.row_count)
     assert Path(sip.file).read_bytes() == files["staff_in_post"].read_bytes()
+
+    # Next year's cycle, started elsewhere, still knows last year's row count.
+    next_file = tmp_path / "next.yaml"
+    next_file.write_text(result.text)
+    elsewhere = build_runtime(tmp_path / "elsewhere", clock, AppriseChannels(), next_file)
+    try:
+        with elsewhere.register.session() as session:
+            assert baseline_row_count(session, "rxx-2027-28", "staff_in_post") == sip.rows
+            assert baseline_row_count(session, "rxx-2027-28", "vacancies") is None
+    finally:
+        elsewhere.register.dispose()
 
 
 def test_the_cli_writes_next_years_file_that_config_validate_accepts(tmp_path: Path) -> None:
