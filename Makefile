@@ -24,7 +24,7 @@ test: install lint
 	$(PY) -m pytest -q
 
 demo: install
-	$(PY) -m plancycle.demo
+	$(PY) -m plancycle.demo --serve
 
 bench: install
 	$(PY) bench/chaser.py

@@ -1,25 +1,36 @@
 """``make demo``: rehearse the sample trust's whole planning year on the simulated clock.
 
-Everything is real except time: the register (SQLite), the Prefect flows (an ephemeral
-Prefect API), the notifications (Apprise over SMTP into a local mail sink that writes
-``demo-output/mail/*.eml``). People are scripted: some late, one only after escalation,
-the board rejects the first draft once. Safe to re-run: each run starts from a clean folder.
+Everything is real except time and people: a local Prefect server (its UI is browsable),
+the register (SQLite), the web portal, real uploads of a synthetic trust's returns validated
+with Great Expectations, the plan document (HTML + PDF), the board gates, the submission
+package delivered to an outbox and to a loopback "ICS" HTTP endpoint, and every email sent
+through Apprise and SMTP into a local mail sink (``demo-output/mail/*.eml``).
+
+People are scripted: the ESR extract is first uploaded with errors and fixed the next day,
+some returns are late, the activity plan arrives only after escalation, the board rejects
+the first draft. Safe to re-run: each run starts from a clean ``demo-output/``.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-# The ephemeral Prefect API (a subprocess) prints its own shutdown noise when the demo ends.
+# An ephemeral Prefect API (the fallback) prints its own shutdown noise when the demo ends.
 os.environ.setdefault("PREFECT_LOGGING_SERVER_LEVEL", "CRITICAL")
 
 from rich.console import Console  # noqa: E402
@@ -32,69 +43,273 @@ SAMPLE = ROOT / "cycle_config" / "trust_annual_cycle.yaml"
 OUT = ROOT / "demo-output"
 console = Console()
 
+START, END = date(2026, 4, 1), date(2027, 3, 31)
 SCRIPT_OFFSETS = {"staff_in_post_return": 4, "pay_budget_return": 2, "leavers_return": 1,
                   "service_review_current": 3}
 UNTIL_ESCALATED = {"activity_plan_return"}
+TRUST_SIZE = 1500
 
 
-def main() -> None:
+# --- local services ---------------------------------------------------------------------------
+
+def start_prefect_server(home: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
+    """A local Prefect server (API + UI) for the demo's flow runs; None if it cannot start."""
+    import httpx
+
+    from plancycle.mailsink import free_port
+
+    port = free_port()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": "",
+           "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port)}
+    log = open(home.parent / "prefect-server.log", "wb")  # noqa: SIM115 - lives with the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return None, None
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.terminate()
+    return None, None
+
+
+class IcsEndpoint:
+    """A loopback stand-in for the ICS's submission endpoint: stores what it receives."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        received = folder
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                name = f"received-{len(list(received.iterdir())) + 1}.zip"
+                (received / name).write_bytes(body)
+                self.send_response(201)
+                self.end_headers()
+                self.wfile.write(b'{"status": "received"}')
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/submissions"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def start_portal(runtime: Any, port: int) -> Any:
+    import uvicorn
+
+    from plancycle.portal import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    threading.Thread(target=server.run, daemon=True).start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    return server
+
+
+# --- the synthetic trust's returns ------------------------------------------------------------
+
+class TrustReturns:
+    """Files the scripted people upload: good ones, and a broken first ESR extract."""
+
+    def __init__(self, folder: Path, service_leads: list[str]) -> None:
+        from plancycle.synthetic import generate_trust, write_trust
+
+        self.good = write_trust(generate_trust(size=TRUST_SIZE, seed=7), folder / "returns")
+        broken = generate_trust(size=TRUST_SIZE, seed=7, defects={"wte_out_of_range"})
+        self.broken = write_trust({"staff_in_post": broken["staff_in_post"]}, folder / "broken")
+        self.leads = service_leads
+        self.parts = self._split_service_changes(folder / "returns" / "by-service")
+
+    def _split_service_changes(self, folder: Path) -> dict[str, Path]:
+        """Each service lead returns the service-change intentions of their own services."""
+        import pandas as pd
+
+        folder.mkdir(parents=True, exist_ok=True)
+        changes = pd.read_csv(self.good["service_changes"])
+        parts = {}
+        for i, lead in enumerate(self.leads):
+            path = folder / f"service_changes-{lead}.csv"
+            changes.iloc[i::len(self.leads)].to_csv(path, index=False)
+            parts[lead] = path
+        return parts
+
+    def __call__(self, kind: str, person: str, attempt: int) -> tuple[bytes, str]:
+        if kind == "staff_in_post" and attempt == 0:
+            path = self.broken["staff_in_post"]
+        elif kind == "service_changes":
+            path = self.parts.get(person, next(iter(self.parts.values())))
+        else:
+            path = self.good[kind]
+        return path.read_bytes(), path.name
+
+
+# --- the rehearsal ----------------------------------------------------------------------------
+
+def main(keep_serving: bool = False) -> int:
+    OUT.mkdir(exist_ok=True)
+    for child in OUT.iterdir():  # a clean slate, but keep the folder (it may be open)
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    home = OUT / "home"
+    home.mkdir()
+    os.environ["PLANCYCLE_HOME"] = str(home)
+    os.environ["PLANCYCLE_DATABASE_URL"] = f"sqlite:///{home / 'register.db'}"
+    os.environ.setdefault("PLANCYCLE_PLANNER_TOKEN", secrets.token_urlsafe(12))
+    started = time.perf_counter()
+
+    with console.status("Starting a local Prefect server (API and UI)…"):
+        prefect_home = OUT / "prefect"
+        prefect_home.mkdir()
+        prefect_server, prefect_url = start_prefect_server(prefect_home)
+    if prefect_url:
+        os.environ["PREFECT_API_URL"] = f"{prefect_url}/api"
+        os.environ["PREFECT_UI_URL"] = prefect_url
+    else:
+        console.print("[yellow]Prefect server did not start; using an ephemeral API "
+                      "(see demo-output/prefect-server.log)[/]")
+
+    from plancycle.mailsink import MailSink, free_port
+
+    portal_port = 8000 if _port_free(8000) else free_port()
+    portal_url = f"http://127.0.0.1:{portal_port}"
+    os.environ["PLANCYCLE_PORTAL_URL"] = portal_url
+    ics = IcsEndpoint(OUT / "ics-endpoint")
+    os.environ["PLANCYCLE_ICS_SUBMISSION_URL"] = ics.url
+
     from plancycle import runtime as runtime_mod
     from plancycle.clock import SimulatedClock
     from plancycle.config import load_config
-    from plancycle.mailsink import MailSink
     from plancycle.notify.channels import AppriseChannels
-    from plancycle.register.cycles import cycle_status, start_cycle
+    from plancycle.register.cycles import start_cycle
     from plancycle.runtime import Runtime
     from plancycle.simulation import Rehearsal, Script
-
-    started = time.perf_counter()
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    OUT.mkdir()
-    os.environ["PLANCYCLE_HOME"] = str(OUT / "home")
-    os.environ.setdefault("PLANCYCLE_PORTAL_URL", "http://127.0.0.1:8000")
 
     config = load_config(SAMPLE)
     console.print(f"[green]✓[/] {SAMPLE.relative_to(ROOT)} is valid: {len(config.stages)} stages,"
                   f" {len(config.tasks())} tasks, {len(config.people)} people", highlight=False)
+    with console.status(f"Generating a synthetic trust of {TRUST_SIZE:,} staff…"):
+        trust = TrustReturns(OUT, list(config.role("service_lead").holders))
     sink = MailSink(OUT / "mail").start()
-    clock = SimulatedClock(date(2026, 4, 1))
-    rt = Runtime.build(clock=clock, channels=AppriseChannels(sink.apprise_url, None),
-                       database_url=f"sqlite:///{OUT / 'home' / 'register.db'}")
+    clock = SimulatedClock(START)
+    rt = Runtime.build(clock=clock, channels=AppriseChannels(sink.apprise_url, None))
     with rt.register.session(actor="workforce planner") as session:
         start_cycle(session, config, SAMPLE)
     cycle_id = config.cycle.id
-    script = Script(offsets=SCRIPT_OFFSETS, until_escalated=UNTIL_ESCALATED,
-                    gate_rounds={"board_gate": ["reject"]})
-    rehearsal = Rehearsal(rt, cycle_id, script, end=date(2027, 3, 31))
-    year = (date(2027, 3, 31) - date(2026, 4, 1)).days
+    portal = start_portal(rt, portal_port)
 
+    from flows.analysis import build_workforce_plan
     from flows.annual_cycle import annual_cycle
+    from flows.submission import submit_cycle
 
+    def draft_the_plan(runtime: Runtime, task_key: str, person_key: str) -> None:
+        """The planner builds the plan from the accepted returns, then marks the task done."""
+        build_workforce_plan(cycle_id)
+        _complete(runtime, cycle_id, task_key, person_key)
+
+    def submit(runtime: Runtime, task_key: str, person_key: str) -> None:
+        """The planner submits: package, lock, deliver (completes the task when delivered)."""
+        submit_cycle(cycle_id)
+
+    script = Script(offsets=SCRIPT_OFFSETS, until_escalated=UNTIL_ESCALATED,
+                    gate_rounds={"board_gate": ["reject"]}, returns=trust,
+                    actions={"draft_plan_document": draft_the_plan, "submit_to_ics": submit})
+    rehearsal = Rehearsal(rt, cycle_id, script, end=END)
+    year = (END - START).days
+    from plancycle.returns import warm_up
+
+    with console.status("Loading Great Expectations…"):
+        warm_up()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.fields[day]}"), TimeElapsedColumn(), console=console) as bar:
         progress = bar.add_task("Rehearsing the planning year", total=year, day="")
 
         def wait(seconds: float) -> None:
             rehearsal.wait(seconds)
-            bar.update(progress, completed=(clock.today() - date(2026, 4, 1)).days,
+            bar.update(progress, completed=(clock.today() - START).days,
                        day=f"{clock.today():%d %b %Y}")
 
         rt.waiter = wait
         with runtime_mod.use(rt):
             result = annual_cycle(cycle_id, until_complete=True)
         bar.update(progress, completed=year)
-    sink.stop()
+    rehearsed = time.perf_counter() - started
 
+    report(rt, cycle_id, result, rehearsal, sink, portal_url, prefect_url, rehearsed)
+    if keep_serving and sys.stdin.isatty():
+        console.print("\nThe portal and the Prefect UI stay up: press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    portal.should_exit = True
+    sink.stop()
+    ics.stop()
+    if prefect_server is not None:
+        prefect_server.terminate()
+        prefect_server.wait(timeout=30)
+    return 0 if result.get("complete") else 1
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _complete(runtime: Any, cycle_id: str, task_key: str, person_key: str) -> None:
+    from plancycle.assignments import complete_assignment, find_person, find_task
+
+    with runtime.register.session(actor=person_key) as session:
+        complete_assignment(session, find_task(session, cycle_id, task_key),
+                            find_person(session, cycle_id, person_key), runtime.clock.now())
+
+
+def report(rt: Any, cycle_id: str, result: dict[str, Any], rehearsal: Any, sink: Any,
+           portal_url: str, prefect_url: str | None, seconds: float) -> None:
+    from plancycle.cli.cycle_cmd import show_calendar
+    from plancycle.planning import document_files
+    from plancycle.register.models import SubmissionRecord, Upload
+    from plancycle.signoff import current_document
+    from plancycle.submission import verify_manifest
+
+    show_calendar(rt.register, cycle_id)
     with rt.register.session() as session:
-        rows = cycle_status(session, cycle_id, clock.today(), rt.calendar)
         summary = _summary(session, cycle_id)
-    _print_calendar(rt, cycle_id)
+        plan = current_document(session, cycle_id, "plan")
+        signed = current_document(session, cycle_id, "signed_plan")
+        uploads = session.scalars(select(Upload).where(Upload.cycle_id == cycle_id)
+                                  .order_by(Upload.id)).all()
+        upload_states = Counter(u.state for u in uploads)
+        reports = sorted({str(Path(u.stored_path).parent) for u in uploads})
+        records = session.scalars(select(SubmissionRecord)
+                                  .where(SubmissionRecord.cycle_id == cycle_id)).all()
     table = Table(title="Tasks")
-    for col in ("outcome", "tasks"):
-        table.add_column(col)
-    for outcome, n in summary["outcomes"].items():
-        table.add_row(outcome, str(n))
+    table.add_column("outcome")
+    table.add_column("tasks", justify="right")
+    for outcome in ("on time", "late", "escalated"):
+        table.add_row(outcome, str(summary["outcomes"][outcome]))
     console.print(table)
     roles = Table(title="Messages sent per role")
     roles.add_column("role")
@@ -102,51 +317,64 @@ def main() -> None:
     for role, n in summary["per_role"].most_common():
         roles.add_row(role, str(n))
     console.print(roles)
-    console.print(f"Cycle complete: {result.get('complete')} — {len(rows)} tasks, "
-                  f"{rehearsal.days} working days simulated in "
-                  f"{time.perf_counter() - started:.0f} s.", highlight=False)
-    console.print(f"Mailbox: {sink.folder.relative_to(ROOT)}/ ({sink.count} emails)")
-    console.print(f"Register: {(OUT / 'home' / 'register.db').relative_to(ROOT)} "
-                  "(plancycle cycle status --as-of 2027-03-31 with "
-                  "PLANCYCLE_HOME=demo-output/home)")
+
+    def rel(path: Path | str) -> str:
+        path = Path(path)
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+    console.print(f"\nCycle complete: {result.get('complete')} — {rehearsal.days} working days "
+                  f"rehearsed in {seconds:.0f} s.", highlight=False)
+    where = Table(title="Where to look", show_header=False)
+    where.add_column("what")
+    where.add_column("where", overflow="fold")
+    if plan is not None:
+        where.add_row("Plan (HTML / PDF)", " / ".join(rel(p) for p in document_files(plan)))
+    if signed is not None:
+        where.add_row("Signed plan (PDF)", rel(document_files(signed)[1]))
+    where.add_row("Returns uploaded", f"{len(uploads)} ({upload_states['accepted']} accepted, "
+                                      f"{upload_states['failed']} sent back)")
+    where.add_row("DQ reports (HTML beside each raw file)",
+                  rel(Path(reports[0]).parent) if reports else "—")
+    where.add_row("Mailbox", f"{rel(sink.folder)}/ ({sink.count} emails)")
+    for record in records:
+        receipt = record.receipt or {}
+        where.add_row(f"Submission → {record.destination}",
+                      f"{record.status} {rel(receipt['path']) if 'path' in receipt else ''}")
+    zips = sorted((OUT / "home" / "submissions").rglob("manifest.json"))
+    if zips:
+        check = verify_manifest(zips[-1].parent)
+        where.add_row("Submission package", f"{rel(zips[-1].parent)} (manifest "
+                                            f"{'verifies' if check.ok else 'DOES NOT verify'})")
+    where.add_row("Portal", f"{portal_url}/planner (token: "
+                            f"{os.environ.get('PLANCYCLE_PLANNER_TOKEN')}); task links in emails")
+    where.add_row("Prefect UI", prefect_url or "— (ephemeral API)")
+    where.add_row("Register", "PLANCYCLE_HOME=demo-output/home .venv/bin/plancycle cycle status")
+    console.print(where)
 
 
-def _summary(session, cycle_id: str) -> dict:  # type: ignore[no-untyped-def]
-    from plancycle.register.models import (
-        Assignment,
-        Notification,
-        RoleHolder,
-        Task,
-    )
+def _summary(session: Any, cycle_id: str) -> dict[str, Any]:
+    from plancycle.register.models import Notification, RoleHolder, Task
 
     escalated = {n.assignment_id for n in session.scalars(select(Notification).where(
         Notification.cycle_id == cycle_id, Notification.kind == "escalation"))}
     outcomes: Counter[str] = Counter()
     for task in session.scalars(select(Task).where(Task.cycle_id == cycle_id)):
         done = [a for a in task.assignments if a.completed_at]
-        late = any(a.completed_at.date() > a.due_on for a in done)
         if any(a.id in escalated for a in task.assignments):
             outcomes["escalated"] += 1
-        elif late:
+        elif any(a.completed_at.date() > a.due_on for a in done):
             outcomes["late"] += 1
         else:
             outcomes["on time"] += 1
-    roles = {}
+    roles: dict[int, str] = {}
     for holder in session.scalars(select(RoleHolder).where(RoleHolder.cycle_id == cycle_id)):
         roles.setdefault(holder.person_id, holder.role_name)
     per_role: Counter[str] = Counter()
     for n in session.scalars(select(Notification).where(Notification.cycle_id == cycle_id,
                                                         Notification.status == "sent")):
         per_role[roles.get(n.person_id, "other")] += 1
-    del Assignment
     return {"outcomes": outcomes, "per_role": per_role}
 
 
-def _print_calendar(rt, cycle_id: str) -> None:  # type: ignore[no-untyped-def]
-    from plancycle.cli.cycle_cmd import show_calendar
-
-    show_calendar(rt.register, cycle_id)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(main(keep_serving="--serve" in sys.argv))

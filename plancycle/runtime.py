@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from plancycle import chaser, engine
+from plancycle import chaser, engine, signoff
 from plancycle.calendar import WorkingCalendar
 from plancycle.clock import Clock, SystemClock
 from plancycle.links import RegisterRevocations, TaskLinks, link_secret
@@ -58,6 +58,10 @@ class Runtime:
                                          self.clock.today())
                 self.notifier.queue(session, [builder.new_task(a)
                                               for a in progress.new_assignments])
+            # Approval requests for open gates and notices of rejections, whoever decided
+            # (CLI, portal, flow): keyed, so a pass with nothing new queues nothing.
+            signoff.queue_gate_messages(session, cycle_id, self.notifier, self.links,
+                                        self.calendar, self.clock.today())
         return progress
 
     def chase(self, cycle_id: str, as_of: date | None = None) -> chaser.ChaseResult:

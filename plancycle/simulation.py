@@ -27,6 +27,7 @@ from plancycle.register.models import (
 )
 from plancycle.runtime import Runtime
 from plancycle.signoff import Verdict, current_document, decide
+from plancycle.uploads import submit_return
 
 
 @dataclass
@@ -40,6 +41,11 @@ class Script:
     until_escalated: set[str] = field(default_factory=set)
     #: Per gate, the verdicts of successive rounds (default: approve).
     gate_rounds: dict[str, list[str]] = field(default_factory=dict)
+    #: Who sends which file for a data request: (return kind, person id, attempt) →
+    #: (bytes, file name). When set, data requests are answered by real uploads.
+    returns: Callable[[str, str, int], tuple[bytes, str]] | None = None
+    #: Tasks answered by a custom action instead of "complete" (e.g. run the submission).
+    actions: dict[str, Callable[[Runtime, str, str], None]] = field(default_factory=dict)
     #: People away for a while: person id → (first day away, first day back).
     absences: dict[str, tuple[date, date]] = field(default_factory=dict)
     #: Extra actions to run each day before responders (uploads, for instance).
@@ -55,6 +61,7 @@ class Rehearsal:
     chase: Callable[[str, date], object] | None = None  # default: runtime.chase + deliver
     days: int = 0
     gate_round: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[tuple[str, str]] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
 
     @property
@@ -105,8 +112,10 @@ class Rehearsal:
             Notification.assignment_id == assignment_id, Notification.kind == "escalation")))
 
     def respond(self, day: date) -> None:
+        """Everyone whose moment has come acts: decides, uploads, runs an action or completes."""
         rt = self.runtime
         calendar = rt.calendar
+        deferred: list[tuple[str, str | None, str]] = []
         with rt.register.session(actor="rehearsal") as session:
             rows = session.execute(
                 select(Assignment, Task, Person).join(Task, Assignment.task_id == Task.id)
@@ -114,7 +123,8 @@ class Rehearsal:
                 .where(Assignment.cycle_id == self.cycle_id,
                        Assignment.state == AssignmentState.OPEN)).all()
             for assignment, task, person in rows:
-                if assignment.state != AssignmentState.OPEN or task.state != "open":
+                if assignment.state != AssignmentState.OPEN or task.state not in (
+                        "open", "resubmission_required"):
                     continue
                 if task.key in self.script.until_escalated:
                     if not self._escalated(session, assignment.id):
@@ -126,11 +136,26 @@ class Rehearsal:
                         continue
                 if task.kind == "gate":
                     self._decide(session, task, person, day)
+                elif task.key in self.script.actions or (
+                        task.return_kind and self.script.returns is not None):
+                    deferred.append((task.key, task.return_kind, person.key))
                 else:
                     assignment.state = AssignmentState.COMPLETE
                     assignment.completed_at = rt.clock.now()
                     self.log.append(f"{day} {person.key} completed {task.key}")
                 session.flush()
+        # Uploads and actions run their own units of work (as the portal or CLI would).
+        for task_key, kind, person_key in deferred:
+            if task_key in self.script.actions:
+                self.script.actions[task_key](rt, task_key, person_key)
+                self.log.append(f"{day} {person_key} did {task_key}")
+                continue
+            attempt = self.attempts[(task_key, person_key)]
+            self.attempts[(task_key, person_key)] += 1
+            data, name = self.script.returns(kind, person_key, attempt)  # type: ignore[misc]
+            outcome = submit_return(rt, self.cycle_id, task_key, person_key, data, name)
+            self.log.append(f"{day} {person_key} uploaded {name} for {task_key}: "
+                            f"{outcome.verdict}")
 
     def _decide(self, session, task: Task, person: Person, day: date) -> None:  # type: ignore[no-untyped-def]
         rounds = self.script.gate_rounds.get(task.key, [])
