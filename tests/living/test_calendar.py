@@ -307,3 +307,18 @@ def test_the_cli_exports_the_whole_cycle_and_prints_a_subscription_url(tmp_path:
     assert nobody.returncode == 2 and "say whose feed it is with --person" in nobody.stderr
     unknown = run("cycle", "ics", "--person", "nobody.here")
     assert unknown.returncode == 2 and "no person 'nobody.here'" in unknown.stderr
+
+
+def test_a_digest_carries_one_event_per_open_task(runtime: Runtime, clock: SimulatedClock
+                                                  ) -> None:
+    clock.set(date(2026, 4, 16))   # the data requests are open: Lucy holds four
+    runtime.advance(CYCLE)
+    with runtime.register.session() as session:
+        lucy = find_person(session, CYCLE, "lucy.fernandes")
+        mine = session.scalars(select(Assignment).where(
+            Assignment.person_id == lucy.id, Assignment.state == "open")).all()
+        builder = MessageBuilder(session, CYCLE, runtime.links, runtime.calendar, clock.today())
+        intent = builder.digest(lucy, list(mine))
+        method, events = parse(intent.ics)
+        assert method == "REQUEST" and len(events) == len(mine) == 4
+        assert {str(e["UID"]) for e in events} == {assignment_uid(a.id, CYCLE) for a in mine}
