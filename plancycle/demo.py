@@ -128,11 +128,11 @@ def start_portal(runtime: Any, port: int) -> Any:
 class TrustReturns:
     """Files the scripted people upload: good ones, and a broken first ESR extract."""
 
-    def __init__(self, folder: Path, service_leads: list[str]) -> None:
+    def __init__(self, folder: Path, service_leads: list[str], size: int = TRUST_SIZE) -> None:
         from plancycle.synthetic import generate_trust, write_trust
 
-        self.good = write_trust(generate_trust(size=TRUST_SIZE, seed=7), folder / "returns")
-        broken = generate_trust(size=TRUST_SIZE, seed=7, defects={"wte_out_of_range"})
+        self.good = write_trust(generate_trust(size=size, seed=7), folder / "returns")
+        broken = generate_trust(size=size, seed=7, defects={"wte_out_of_range"})
         self.broken = write_trust({"staff_in_post": broken["staff_in_post"]}, folder / "broken")
         self.leads = service_leads
         self.parts = self._split_service_changes(folder / "returns" / "by-service")
@@ -162,34 +162,38 @@ class TrustReturns:
 
 # --- the rehearsal ----------------------------------------------------------------------------
 
-def main(keep_serving: bool = False) -> int:
-    OUT.mkdir(exist_ok=True)
-    for child in OUT.iterdir():  # a clean slate, but keep the folder (it may be open)
+def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = True,
+         keep_serving: bool = False) -> int:
+    """Rehearse the year into ``out``; 0 when the cycle completed."""
+    out.mkdir(exist_ok=True)
+    for child in out.iterdir():  # a clean slate, but keep the folder (it may be open)
         shutil.rmtree(child) if child.is_dir() else child.unlink()
-    home = OUT / "home"
+    home = out / "home"
     home.mkdir()
     os.environ["PLANCYCLE_HOME"] = str(home)
     os.environ["PLANCYCLE_DATABASE_URL"] = f"sqlite:///{home / 'register.db'}"
     os.environ.setdefault("PLANCYCLE_PLANNER_TOKEN", secrets.token_urlsafe(12))
     started = time.perf_counter()
 
-    with console.status("Starting a local Prefect server (API and UI)…"):
-        prefect_home = OUT / "prefect"
-        prefect_home.mkdir()
-        prefect_server, prefect_url = start_prefect_server(prefect_home)
+    prefect_server, prefect_url = None, None
+    if start_server:
+        with console.status("Starting a local Prefect server (API and UI)…"):
+            prefect_home = out / "prefect"
+            prefect_home.mkdir()
+            prefect_server, prefect_url = start_prefect_server(prefect_home)
     if prefect_url:
         os.environ["PREFECT_API_URL"] = f"{prefect_url}/api"
         os.environ["PREFECT_UI_URL"] = prefect_url
-    else:
+    elif start_server:
         console.print("[yellow]Prefect server did not start; using an ephemeral API "
-                      "(see demo-output/prefect-server.log)[/]")
+                      f"(see {out / 'prefect-server.log'})[/]")
 
     from plancycle.mailsink import MailSink, free_port
 
     portal_port = 8000 if _port_free(8000) else free_port()
     portal_url = f"http://127.0.0.1:{portal_port}"
     os.environ["PLANCYCLE_PORTAL_URL"] = portal_url
-    ics = IcsEndpoint(OUT / "ics-endpoint")
+    ics = IcsEndpoint(out / "ics-endpoint")
     os.environ["PLANCYCLE_ICS_SUBMISSION_URL"] = ics.url
 
     from plancycle import runtime as runtime_mod
@@ -203,9 +207,9 @@ def main(keep_serving: bool = False) -> int:
     config = load_config(SAMPLE)
     console.print(f"[green]✓[/] {SAMPLE.relative_to(ROOT)} is valid: {len(config.stages)} stages,"
                   f" {len(config.tasks())} tasks, {len(config.people)} people", highlight=False)
-    with console.status(f"Generating a synthetic trust of {TRUST_SIZE:,} staff…"):
-        trust = TrustReturns(OUT, list(config.role("service_lead").holders))
-    sink = MailSink(OUT / "mail").start()
+    with console.status(f"Generating a synthetic trust of {trust_size:,} staff…"):
+        trust = TrustReturns(out, list(config.role("service_lead").holders), trust_size)
+    sink = MailSink(out / "mail").start()
     clock = SimulatedClock(START)
     rt = Runtime.build(clock=clock, channels=AppriseChannels(sink.apprise_url, None))
     with rt.register.session(actor="workforce planner") as session:
@@ -250,7 +254,7 @@ def main(keep_serving: bool = False) -> int:
         bar.update(progress, completed=year)
     rehearsed = time.perf_counter() - started
 
-    report(rt, cycle_id, result, rehearsal, sink, portal_url, prefect_url, rehearsed)
+    report(rt, out, cycle_id, result, rehearsal, sink, portal_url, prefect_url, rehearsed)
     if keep_serving and sys.stdin.isatty():
         console.print("\nThe portal and the Prefect UI stay up: press Ctrl-C to stop.")
         try:
@@ -286,7 +290,7 @@ def _complete(runtime: Any, cycle_id: str, task_key: str, person_key: str) -> No
                             find_person(session, cycle_id, person_key), runtime.clock.now())
 
 
-def report(rt: Any, cycle_id: str, result: dict[str, Any], rehearsal: Any, sink: Any,
+def report(rt: Any, out: Path, cycle_id: str, result: dict[str, Any], rehearsal: Any, sink: Any,
            portal_url: str, prefect_url: str | None, seconds: float) -> None:
     from plancycle.cli.cycle_cmd import show_calendar
     from plancycle.planning import document_files
@@ -340,7 +344,7 @@ def report(rt: Any, cycle_id: str, result: dict[str, Any], rehearsal: Any, sink:
         receipt = record.receipt or {}
         where.add_row(f"Submission → {record.destination}",
                       f"{record.status} {rel(receipt['path']) if 'path' in receipt else ''}")
-    zips = sorted((OUT / "home" / "submissions").rglob("manifest.json"))
+    zips = sorted((out / "home" / "submissions").rglob("manifest.json"))
     if zips:
         check = verify_manifest(zips[-1].parent)
         where.add_row("Submission package", f"{rel(zips[-1].parent)} (manifest "
@@ -348,7 +352,8 @@ def report(rt: Any, cycle_id: str, result: dict[str, Any], rehearsal: Any, sink:
     where.add_row("Portal", f"{portal_url}/planner (token: "
                             f"{os.environ.get('PLANCYCLE_PLANNER_TOKEN')}); task links in emails")
     where.add_row("Prefect UI", prefect_url or "— (ephemeral API)")
-    where.add_row("Register", "PLANCYCLE_HOME=demo-output/home .venv/bin/plancycle cycle status")
+    where.add_row("Register", f"PLANCYCLE_HOME={rel(out / 'home')} .venv/bin/plancycle "
+                              "cycle status")
     console.print(where)
 
 
