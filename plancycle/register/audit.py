@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from plancycle.register.models import AuditEntry, Base, Cycle
 
 #: Columns too large or too noisy to copy into the audit trail (their hashes are audited).
-_SKIP = {"config_text", "body", "html", "report"}
+_SKIP = {"config_text", "body", "html", "report", "ics"}
 
 
 def _plain(value: Any) -> Any:
