@@ -1,0 +1,417 @@
+"""The register side of the roll-up: following organisations' cycles from a system cycle.
+
+The system cycle and the organisations' cycles live in the same register (one cycle per
+organisation, matched to the ICS's members by ORG_CODE). This module, with no Prefect in it:
+
+- tells whether an organisation has submitted (a delivered submission package, or — for an
+  organisation that sends its plan some other way — every submission task of its cycle
+  complete) and completes that organisation's task in the system cycle (:func:`sync`);
+  until then the task is an ordinary open assignment, chased by the chaser and escalated to
+  the organisation's exec sponsor like any other;
+- gathers every member's accepted returns (the ones its plan was built from), last year's
+  returns and its plan and submission, and rolls them up with the consistency flags
+  (:func:`roll_up_cycles`);
+- renders and registers the system plan and the system tables as documents of the system
+  cycle (:func:`build_system_plan`), and submits the signed system plan to the region
+  (:func:`submit_system_plan`) through :mod:`plancycle.submission`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plancycle.config import parse_config
+from plancycle.config.model import CycleConfig, IcsMember
+from plancycle.ics.flags import (
+    Flag,
+    LastYear,
+    Tolerances,
+    last_year_flags,
+    org_code_flags,
+    published_fte_flags,
+    published_sickness_flags,
+)
+from plancycle.ics.rollup import Organisation, OrganisationReturns, SystemTables, roll_up
+from plancycle.register.models import (
+    AssignmentState,
+    Cycle,
+    DQResult,
+    SubmissionRecord,
+    Task,
+    TaskState,
+)
+
+if TYPE_CHECKING:
+    from plancycle.analysis import WorkforceAnalysis
+    from plancycle.planning import PlanBuild
+    from plancycle.runtime import Runtime
+    from plancycle.submission import SubmissionResult
+
+ACTOR = "ics-rollup"
+
+
+class IcsError(Exception):
+    """The roll-up cannot go ahead for a reason the system planner can fix."""
+
+
+# --- the system cycle and its members' cycles ------------------------------------------------
+
+def system_config(session: Session, ics_cycle_id: str) -> CycleConfig:
+    cycle = session.get(Cycle, ics_cycle_id)
+    if cycle is None:
+        raise IcsError(f"no cycle '{ics_cycle_id}' in the register; start the system cycle "
+                       "with `plancycle cycle start cycle_config/ics_annual_cycle.yaml`")
+    config = parse_config(cycle.config_text, file=cycle.config_path)
+    if config.ics is None:
+        raise IcsError(f"cycle '{ics_cycle_id}' is an organisation's cycle, not a system cycle "
+                       "(its configuration has no 'ics:' block of member organisations)")
+    return config
+
+
+@dataclass(frozen=True)
+class MemberCycle:
+    """A member organisation and its own cycle in the register (None: not started)."""
+
+    member: IcsMember
+    cycle_id: str | None
+
+    @property
+    def organisation(self) -> Organisation:
+        m = self.member
+        return Organisation(m.org_code, m.name, m.type, m.place)
+
+
+def member_cycles(session: Session, config: CycleConfig,
+                  organisation_cycle_ids: Sequence[str]) -> list[MemberCycle]:
+    """Match the organisations' cycles to the ICS's members by ORG_CODE (member order)."""
+    assert config.ics is not None
+    members = {m.org_code: m for m in config.ics.organisations}
+    found: dict[str, str] = {}
+    for cycle_id in organisation_cycle_ids:
+        cycle = session.get(Cycle, cycle_id)
+        if cycle is None:
+            raise IcsError(f"no organisation cycle '{cycle_id}' in the register; start it with "
+                           "`plancycle cycle start <its cycle file>` or leave it out")
+        if cycle.org_code not in members:
+            raise IcsError(
+                f"cycle '{cycle_id}' is for {cycle.org_code}, which is not a member of "
+                f"{config.ics.code} ({', '.join(members)}); add it under ics.organisations or "
+                "leave the cycle out")
+        if cycle.org_code in found:
+            raise IcsError(f"two cycles for {cycle.org_code}: '{found[cycle.org_code]}' and "
+                           f"'{cycle_id}'; give the roll-up one cycle per organisation")
+        if cycle.financial_year != config.cycle.financial_year:
+            raise IcsError(
+                f"cycle '{cycle_id}' is for {cycle.financial_year}, the system cycle for "
+                f"{config.cycle.financial_year}; use the organisation's "
+                f"{config.cycle.financial_year} cycle")
+        found[cycle.org_code] = cycle_id
+    return [MemberCycle(m, found.get(m.org_code)) for m in config.ics.organisations]
+
+
+# --- who has submitted -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SubmissionState:
+    org_code: str
+    cycle_id: str | None
+    submitted: bool
+    at: datetime | None = None
+    how: str = ""                    # "package" (delivered) or "tasks" (submission tasks done)
+    package_sha256: str | None = None
+
+
+def submission_state(session: Session, member: MemberCycle, now: datetime) -> SubmissionState:
+    """Has the organisation submitted its plan (as of ``now``)?"""
+    code, cycle_id = member.member.org_code, member.cycle_id
+    if cycle_id is None:
+        return SubmissionState(code, None, False)
+    records = session.scalars(select(SubmissionRecord).where(
+        SubmissionRecord.cycle_id == cycle_id, SubmissionRecord.status == "delivered",
+        SubmissionRecord.delivered_at.is_not(None)).order_by(SubmissionRecord.delivered_at)).all()
+    records = [r for r in records if r.delivered_at <= now]
+    if records:
+        return SubmissionState(code, cycle_id, True, records[0].delivered_at, "package",
+                               records[0].package_sha256)
+    tasks = session.scalars(select(Task).where(Task.cycle_id == cycle_id,
+                                               Task.kind == "submission")).all()
+    done = [t for t in tasks if t.state == TaskState.COMPLETE and t.completed_at is not None
+            and t.completed_at <= now]
+    if tasks and len(done) == len(tasks):
+        return SubmissionState(code, cycle_id, True, max(t.completed_at for t in done), "tasks")
+    return SubmissionState(code, cycle_id, False)
+
+
+def sync(session: Session, ics_cycle_id: str, members: Sequence[MemberCycle], now: datetime
+         ) -> list[SubmissionState]:
+    """Complete each submitted organisation's task in the system cycle; the newly synced.
+
+    An open task's assignments are completed (the engine then completes the task on the next
+    reconcile) with the submission recorded as the reason; a task whose stage has not opened
+    yet is completed directly, so nobody is asked for a plan already received.
+    """
+    synced = []
+    for member in members:
+        state = submission_state(session, member, now)
+        if not state.submitted:
+            continue
+        task = session.scalars(select(Task).where(
+            Task.cycle_id == ics_cycle_id, Task.key == member.member.task_key)).one_or_none()
+        if task is None or task.state in (TaskState.COMPLETE, TaskState.CANCELLED):
+            continue
+        reason = (f"{state.org_code}'s cycle {state.cycle_id} submitted its plan on "
+                  f"{state.at:%d %b %Y}" + (f" (package {state.package_sha256[:12]}…)"
+                                            if state.package_sha256 else ""))
+        changed = False
+        for assignment in task.assignments:
+            if assignment.state == AssignmentState.OPEN:
+                assignment.state = AssignmentState.COMPLETE
+                assignment.completed_at = now
+                assignment.reason = reason
+                changed = True
+        if task.state == TaskState.PENDING:
+            task.state, task.completed_at = TaskState.COMPLETE, now
+            changed = True
+        if changed:
+            synced.append(state)
+    session.flush()
+    return synced
+
+
+# --- gathering -------------------------------------------------------------------------------
+
+def gather_members(session: Session, members: Sequence[MemberCycle]
+                   ) -> list[OrganisationReturns]:
+    """Every member's accepted returns (the ones its plan was built from)."""
+    from plancycle.planning import gather_returns
+
+    out, problems = [], []
+    for member in members:
+        if member.cycle_id is None:
+            problems.append(f"{member.member.org_code} has no cycle in the register")
+            continue
+        gathered = gather_returns(session, member.cycle_id)
+        missing = [k for k in gathered.missing] + [
+            f"{k} ({gathered.reasons.get(k, 'not accepted')})"
+            for k, ok in gathered.accepted.items() if not ok]
+        if missing:
+            problems.append(f"{member.member.org_code}: " + "; ".join(missing))
+            continue
+        out.append(OrganisationReturns(member.organisation, gathered.returns, member.cycle_id))
+    if problems:
+        raise IcsError("the roll-up needs every organisation's accepted returns: "
+                       + " | ".join(problems))
+    return out
+
+
+def last_year(session: Session, member: MemberCycle, financial_year: str) -> LastYear | None:
+    """The organisation's previous cycle's accepted returns: rows per kind, staff WTE."""
+    from plancycle.returns import load_typed
+    from plancycle.uploads import accepted_returns
+
+    code = member.member.org_code
+    previous = session.scalars(select(Cycle).where(
+        Cycle.org_code == code, Cycle.financial_year < financial_year)
+        .order_by(Cycle.financial_year.desc())).first()
+    if previous is None:
+        return None
+    rows: dict[str, int] = {}
+    wte = None
+    for kind, upload in accepted_returns(session, previous.id).items():
+        result = session.scalars(select(DQResult).where(DQResult.upload_id == upload.id)).first()
+        count = (result.report or {}).get("row_count") if result else None
+        frame = None
+        if count is None or kind == "staff_in_post":
+            try:
+                frame = load_typed(Path(upload.stored_path), kind,
+                                   file_name=upload.original_name)
+            except Exception:  # noqa: BLE001 - last year's file unreadable: skip the check
+                continue
+            count = len(frame) if count is None else count
+        rows[kind] = int(count)
+        if kind == "staff_in_post" and frame is not None and "wte" in frame.columns:
+            wte = float(pd.to_numeric(frame["wte"], errors="coerce").sum())
+    return LastYear(previous.id, rows, wte)
+
+
+def organisation_plans(session: Session, members: Sequence[MemberCycle], now: datetime
+                       ) -> pd.DataFrame:
+    """Each organisation's plan version, its sign-off and its submission."""
+    from plancycle.signoff import current_document, gate_status
+    from plancycle.submission import final_gate
+
+    rows = []
+    for member in members:
+        row: dict[str, Any] = {"org_code": member.member.org_code, "cycle_id": member.cycle_id}
+        if member.cycle_id is not None:
+            plan = current_document(session, member.cycle_id, "plan")
+            gate = final_gate(session, member.cycle_id)
+            state = submission_state(session, member, now)
+            row.update({
+                "plan_version": plan.version if plan else None,
+                "plan_sha256": plan.sha256 if plan else None,
+                "sign_off": (f"{gate.key}: {gate_status(session, gate).outcome}"
+                             if gate is not None else None),
+                "submitted_on": state.at.date().isoformat() if state.at else None,
+                "submitted_by": state.how or None,
+                "package_sha256": state.package_sha256})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["org_code", "cycle_id", "plan_version", "plan_sha256",
+                                       "sign_off", "submitted_on", "submitted_by",
+                                       "package_sha256"])
+
+
+# --- the roll-up -----------------------------------------------------------------------------
+
+@dataclass
+class SystemRollup:
+    """The roll-up of a system cycle: tables, flags, the organisations' plans, the inputs."""
+
+    ics_cycle_id: str
+    config: CycleConfig
+    members: list[OrganisationReturns]
+    tables: SystemTables
+    flags: list[Flag]
+    plans: pd.DataFrame
+    basis: str                                     # hash of what it was built from
+    analysis: WorkforceAnalysis | None = None      # the system analysis, once built
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> pd.DataFrame | None:
+        return None if self.analysis is None else self.analysis.gap.totals
+
+
+def flag_all(members: Sequence[OrganisationReturns], tables: SystemTables,
+             core5: pd.DataFrame | None, sickness: pd.DataFrame | None,
+             previous: dict[str, LastYear], tolerances: Tolerances | None = None
+             ) -> list[Flag]:
+    flags = org_code_flags(members)
+    if core5 is not None:
+        flags += published_fte_flags(tables.organisation_staff_group, core5, tolerances)
+    if sickness is not None:
+        flags += published_sickness_flags(tables.organisations, sickness, tolerances)
+    flags += last_year_flags(members, tables.organisations, previous, tolerances)
+    return flags
+
+
+def rollup_basis(session: Session, ics_cycle_id: str, members: Sequence[MemberCycle]) -> str:
+    """What a roll-up is of: the system config and every member's accepted uploads."""
+    from plancycle.uploads import accepted_returns
+
+    cycle = session.get(Cycle, ics_cycle_id)
+    data = {"config": cycle.config_sha256 if cycle else None, "members": {
+        m.member.org_code: sorted(u.sha256 for u in accepted_returns(session, m.cycle_id)
+                                  .values()) if m.cycle_id else None for m in members}}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def roll_up_cycles(runtime: Runtime, ics_cycle_id: str, organisation_cycle_ids: Sequence[str],
+                   *, published: str | Path | None = None, tolerances: Tolerances | None = None,
+                   use_published: bool = True) -> SystemRollup:
+    """Gather, roll up and flag every member organisation of a system cycle."""
+    from plancycle.ics.published import PublishedDataError, load_published
+
+    with runtime.register.session(actor=ACTOR) as session:
+        config = system_config(session, ics_cycle_id)
+        members = member_cycles(session, config, organisation_cycle_ids)
+        gathered = gather_members(session, members)
+        previous = {m.member.org_code: ly for m in members
+                    if (ly := last_year(session, m, config.cycle.financial_year)) is not None}
+        plans = organisation_plans(session, members, runtime.clock.now())
+        basis = rollup_basis(session, ics_cycle_id, members)
+    tables = roll_up(gathered)
+    notes: list[str] = []
+    core5 = sickness = None
+    if use_published:
+        try:
+            core5, sickness = load_published(published)
+        except PublishedDataError as exc:
+            notes.append(f"not compared with published statistics: {exc}")
+    flags = flag_all(gathered, tables, core5, sickness, previous, tolerances)
+    return SystemRollup(ics_cycle_id, config, gathered, tables, flags, plans, basis,
+                        notes=notes)
+
+
+# --- the system plan and tables as documents ---------------------------------------------------
+
+@dataclass(frozen=True)
+class SystemPlanBuild:
+    plan: PlanBuild
+    tables_document_id: int
+    tables_sha256: str
+    tables_html: Path
+    tables_csv: dict[str, Path]
+
+
+def build_system_plan(runtime: Runtime, rollup: SystemRollup,
+                      signatures: Sequence[Any] | None = None, *, actor: str = ACTOR
+                      ) -> SystemPlanBuild:
+    """Analyse the system, render the plan (and summary) and the tables, register them.
+
+    The same inputs give the same documents (same hashes), so building again registers
+    nothing new and keeps the People Board's approvals; with ``signatures`` it builds the
+    signed version for the submission to the region.
+    """
+    from plancycle.ics.system_plan import (
+        SYSTEM_TABLES,
+        system_analysis,
+        system_context,
+        tables_html,
+        write_tables,
+    )
+    from plancycle.planning import (
+        documents_dir,
+        key_measures,
+        plan_context,
+        register_documents,
+        render_documents,
+    )
+    from plancycle.signoff import register_document
+
+    config, ics_id = rollup.config, rollup.ics_cycle_id
+    if rollup.analysis is None:
+        rollup.analysis = system_analysis(rollup.members, config.ics.code if config.ics else "",
+                                          config.cycle.financial_year)
+    with runtime.register.session(actor=actor) as session:
+        base = plan_context(session, ics_id, signatures)
+    context = system_context(base, config, rollup.members, rollup.flags, signatures)
+    rendered = render_documents(rollup.analysis, context, ics_id)
+    page = tables_html(context.organisation_name, config.cycle.financial_year, rollup.tables,
+                       rollup.flags, rollup.gap, rollup.plans)
+    sha = hashlib.sha256(page.encode()).hexdigest()
+    directory = documents_dir(ics_id)
+    html_path = directory / f"{SYSTEM_TABLES}-{sha}.html"
+    if not html_path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(page, encoding="utf-8")
+    csv = write_tables(directory / f"{SYSTEM_TABLES}-{sha}", rollup.tables, rollup.flags,
+                       rollup.gap, rollup.plans)
+    with runtime.register.session(actor=actor) as session:
+        plan = register_documents(session, ics_id, rendered, runtime.clock.now(),
+                                  measures=key_measures(rollup.analysis))
+        tables_doc = register_document(session, ics_id, SYSTEM_TABLES, sha, str(html_path),
+                                       runtime.clock.now())
+        tables_id = tables_doc.id
+    return SystemPlanBuild(plan, tables_id, sha, html_path, csv)
+
+
+def submit_system_plan(runtime: Runtime, rollup: SystemRollup) -> SubmissionResult:
+    """Sign the system plan with the People Board's decisions and submit it to the region."""
+    from plancycle.submission import ready_gate, signatures, submit
+
+    with runtime.register.session(actor="submission") as session:
+        ready_gate(session, rollup.ics_cycle_id)
+        page = signatures(session, rollup.ics_cycle_id)
+    signed = build_system_plan(runtime, rollup, page, actor="submission")
+    return submit(runtime, rollup.ics_cycle_id, plan_pdf=Path(signed.plan.pdf_path))
