@@ -17,6 +17,7 @@ from plancycle.cli import (
     config_cmd,
     cycle_cmd,
     gate_cmd,
+    ics_cmd,
     plan_cmd,
     return_cmd,
     rollforward_cmd,
@@ -50,6 +51,7 @@ cycle_cmd.app.command("unlock")(audit_cmd.unlock)
 cycle_cmd.app.command("roll-forward")(rollforward_cmd.roll_forward_cmd)
 cycle_cmd.app.command("ics")(calendar_cmd.ics)
 app.add_typer(actions_cmd.app, name="actions")
+app.add_typer(ics_cmd.app, name="ics")
 
 
 def main() -> None:

@@ -98,6 +98,9 @@ def member_cycles(session: Session, config: CycleConfig,
     members = {m.org_code: m for m in config.ics.organisations}
     found: dict[str, str] = {}
     for cycle_id in organisation_cycle_ids:
+        if cycle_id == config.cycle.id:
+            raise IcsError(f"'{cycle_id}' is the system cycle itself; list the member "
+                           "organisations' own cycles")
         cycle = session.get(Cycle, cycle_id)
         if cycle is None:
             raise IcsError(f"no organisation cycle '{cycle_id}' in the register; start it with "
@@ -117,6 +120,17 @@ def member_cycles(session: Session, config: CycleConfig,
                 f"{config.cycle.financial_year} cycle")
         found[cycle.org_code] = cycle_id
     return [MemberCycle(m, found.get(m.org_code)) for m in config.ics.organisations]
+
+
+def organisation_cycles(session: Session, config: CycleConfig) -> list[str]:
+    """The register's cycles of the ICS's members for the system cycle's financial year."""
+    assert config.ics is not None
+    codes = [m.org_code for m in config.ics.organisations]
+    rows = session.execute(select(Cycle.id, Cycle.org_code).where(
+        Cycle.org_code.in_(codes), Cycle.financial_year == config.cycle.financial_year,
+        Cycle.id != config.cycle.id).order_by(Cycle.started_at)).all()
+    latest = {code: cycle_id for cycle_id, code in rows}  # one per organisation: the latest
+    return [latest[c] for c in codes if c in latest]
 
 
 # --- who has submitted -----------------------------------------------------------------------
