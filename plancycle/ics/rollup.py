@@ -117,46 +117,63 @@ def _fold(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=lambda c: str(c).strip().lower())
 
 
-def _labels(series: pd.Series) -> pd.Series:
-    """Strip published numeric prefixes ("002_Nurses …") and spaces, on distinct values only."""
-    uniques = series.dropna().unique()
-    mapping = {v: (codes.strip_published_prefix(v.strip()) if isinstance(v, str) else v)
-               for v in uniques}
+def _by_value(series: pd.Series, fix) -> pd.Series:  # type: ignore[no-untyped-def]
+    """Apply ``fix`` to each distinct value only (a system has few distinct labels)."""
+    uniques = pd.unique(series.to_numpy())
+    mapping = {v: fix(v) for v in uniques if isinstance(v, str)}
     if all(k == v for k, v in mapping.items()):
         return series
-    return series.map(mapping)
+    return series.map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
 
 
-def _month(series: pd.Series) -> pd.Series:
-    """``YYYY-MM`` text whether the return wrote 2025-04 or the published 30/04/2025."""
-    text = series.astype(str).str.strip()
-    if text.str.match(r"^\d{4}-\d{2}").all():
-        return text.str.slice(0, 7)
-    return pd.to_datetime(text, dayfirst=True, errors="coerce").dt.strftime("%Y-%m")
+def _label(value: str) -> str:
+    """Published numeric prefixes ("002_Nurses …") and spaces off a staff group."""
+    return codes.strip_published_prefix(value.strip())
 
 
-def _prepare(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+def _staff_groups(series: pd.Series) -> pd.Categorical:
+    """Staff groups as a categorical of normalised labels ("" for a whole-organisation row).
+
+    Factorised once; the labels are cleaned on the categories, and categories that clean to
+    the same label ("002_Nurses …" and "Nurses …") are merged.
+    """
+    raw = pd.Categorical(series)
+    labels = [_label(c) if isinstance(c, str) else "" for c in raw.categories]
+    merged = sorted(set(labels) | {""})
+    position = {label: i for i, label in enumerate(merged)}
+    remap = np.array([position[label] for label in labels] + [position[""]], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[raw.codes], categories=merged)  # code -1 → ""
+
+
+def _month_text(value: str) -> str:
+    """``YYYY-MM`` whether the return wrote 2025-04 or the published 30/04/2025."""
+    text = value.strip()
+    if len(text) >= 7 and text[4] == "-" and text[:4].isdigit():
+        return text[:7]
+    parsed = pd.to_datetime(text, dayfirst=True, errors="coerce")
+    return text if pd.isna(parsed) else parsed.strftime("%Y-%m")
+
+
+def _select(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = _fold(frame)
     if kind == "sickness_absence" and "month" not in out.columns and "date" in out.columns:
         out = out.rename(columns={"date": "month"})
     wanted = [c for c in COLUMNS[kind] if c in out.columns]
-    out = out[wanted]
-    if "staff_group" in out.columns:
-        out = out.assign(staff_group=_labels(out["staff_group"]))
-    elif kind == "sickness_absence":
+    if kind == "sickness_absence" and "staff_group" not in out.columns:
         out = out.assign(staff_group="")
-    if "month" in out.columns:
-        out = out.assign(month=_month(out["month"]))
-    return out
+        wanted.append("staff_group")
+    return out[wanted]
 
 
 def combine(members: Sequence[OrganisationReturns]) -> dict[str, pd.DataFrame]:
     """Each rolled-up kind as one frame for the whole system, every row tagged ``org_code``.
 
     The member's ORG_CODE is authoritative (a return's own ``org_code`` column, if any, is
-    checked by :mod:`plancycle.ics.flags`, not trusted here).
+    checked by :mod:`plancycle.ics.flags`, not trusted here). Labels are normalised once, on
+    the system's distinct values, after the concatenation.
     """
     out: dict[str, pd.DataFrame] = {}
+    codes_ = [m.organisation.org_code for m in members]
     for kind in ROLLED_KINDS:
         parts = []
         for member in members:
@@ -164,11 +181,16 @@ def combine(members: Sequence[OrganisationReturns]) -> dict[str, pd.DataFrame]:
             if frame is None:
                 raise ValueError(f"{member.organisation.org_code} has no accepted {kind} "
                                  "return; the roll-up needs every organisation's returns")
-            part = _prepare(kind, frame)
-            part.insert(0, "org_code", member.organisation.org_code)
-            parts.append(part)
-        out[kind] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-            columns=["org_code", *COLUMNS[kind]])
+            parts.append(_select(kind, frame))
+        combined = pd.concat(parts, ignore_index=True)
+        # Categorical keys: every groupby below works on small integer codes, not strings.
+        combined.insert(0, "org_code", pd.Categorical.from_codes(
+            np.repeat(np.arange(len(codes_)), [len(p) for p in parts]), categories=codes_))
+        if "staff_group" in combined.columns:
+            combined["staff_group"] = _staff_groups(combined["staff_group"])
+        if "month" in combined.columns:
+            combined["month"] = _by_value(combined["month"].astype(object), _month_text)
+        out[kind] = combined
     return out
 
 
@@ -191,13 +213,11 @@ def _periods(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _sickness_rows(sickness: pd.DataFrame) -> pd.DataFrame:
     """Staff-group rows, and whole-organisation rows only for months that have no others."""
-    blank = sickness["staff_group"].isna() | (sickness["staff_group"].astype(str).str.strip()
-                                              == "")
-    sickness = sickness.assign(staff_group=sickness["staff_group"].where(~blank, ""))
+    blank = (sickness["staff_group"] == "").to_numpy()
     with_groups = sickness.loc[~blank, ["org_code", "month"]].drop_duplicates()
     key = pd.MultiIndex.from_frame(sickness[["org_code", "month"]])
     has_groups = key.isin(pd.MultiIndex.from_frame(with_groups))
-    return sickness[~blank.to_numpy() | ~has_groups]
+    return sickness[~blank | ~has_groups]
 
 
 def _cost_rates(pay: pd.DataFrame) -> pd.DataFrame:
@@ -237,6 +257,7 @@ def organisation_staff_group(frames: Mapping[str, pd.DataFrame], periods: pd.Dat
     table = table.fillna(0.0)
     table["headcount"] = table["headcount"].astype(int)
     table = table.reset_index()
+    table[keys] = table[keys].astype("str")  # plain labels in the published tables
     factor = table["org_code"].map(periods["factor"]).fillna(1.0)
     months = table["org_code"].map(periods["months"]).fillna(12).clip(lower=1)
     for column in ("leavers_headcount", "leavers_wte", "retirements", "bank_spend_gbp",
