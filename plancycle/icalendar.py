@@ -23,13 +23,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar as ical
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from itsdangerous.timed import TimestampSigner
+from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plancycle.clock import Clock, SystemClock
-from plancycle.links import LinkError, Revocations
+from plancycle.links import LinkError, SignedLinks
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -328,28 +326,11 @@ class FeedClaims:
     whole: bool = False
 
 
-class FeedLinks:
+class FeedLinks(SignedLinks):
     """Signs and checks ``/calendar/<token>.ics`` URLs (expiring, revocable, clock-aware)."""
 
-    def __init__(self, secret: str, base_url: str | None = None, clock: Clock | None = None,
-                 max_age_days: int = FEED_MAX_AGE_DAYS,
-                 revocations: Revocations | None = None) -> None:
-        self.base_url = (base_url or os.environ.get("PLANCYCLE_PORTAL_URL")
-                         or "http://127.0.0.1:8000").rstrip("/")
-        self.clock = clock or SystemClock()
-        self.max_age_seconds = max_age_days * 86400
-        self.revocations = revocations
-        clock_ref = self.clock
-
-        class _ClockSigner(TimestampSigner):
-            def get_timestamp(self) -> int:
-                return int(clock_ref.now().timestamp())
-
-        self._serializer = URLSafeTimedSerializer(secret, salt="plancycle.calendar-feed",
-                                                  signer=_ClockSigner)
-
-    def _generation(self, cycle: str, person: str) -> int:
-        return 0 if self.revocations is None else self.revocations.generation(cycle, person)
+    salt = "plancycle.calendar-feed"
+    default_max_age_days = FEED_MAX_AGE_DAYS
 
     def token(self, cycle: str, person: str, whole: bool = False) -> str:
         """A feed token for ``person`` (their deadlines, or with ``whole`` the cycle's)."""

@@ -114,14 +114,19 @@ class RegisterRevocations:
         return int(value or 0)
 
 
-class TaskLinks:
+class SignedLinks:
+    """Clock-aware, expiring, revocable signed tokens; one salt per kind of link."""
+
+    salt = "plancycle.signed-link"
+    default_max_age_days = DEFAULT_MAX_AGE_DAYS
+
     def __init__(self, secret: str, base_url: str | None = None, clock: Clock | None = None,
-                 max_age_days: int = DEFAULT_MAX_AGE_DAYS,
+                 max_age_days: int | None = None,
                  revocations: Revocations | None = None) -> None:
         self.base_url = (base_url or os.environ.get("PLANCYCLE_PORTAL_URL")
                          or "http://127.0.0.1:8000").rstrip("/")
         self.clock = clock or SystemClock()
-        self.max_age_seconds = max_age_days * 86400
+        self.max_age_seconds = (max_age_days or self.default_max_age_days) * 86400
         self.revocations = revocations
         clock_ref = self.clock
 
@@ -129,11 +134,14 @@ class TaskLinks:
             def get_timestamp(self) -> int:
                 return int(clock_ref.now().timestamp())
 
-        self._serializer = URLSafeTimedSerializer(secret, salt="plancycle.task-link",
-                                                  signer=_ClockSigner)
+        self._serializer = URLSafeTimedSerializer(secret, salt=self.salt, signer=_ClockSigner)
 
     def _generation(self, cycle: str, person: str) -> int:
         return 0 if self.revocations is None else self.revocations.generation(cycle, person)
+
+
+class TaskLinks(SignedLinks):
+    salt = "plancycle.task-link"
 
     def token(self, person: str, assignment: int, cycle: str) -> str:
         return self._serializer.dumps({"p": person, "a": assignment, "c": cycle,
