@@ -1,9 +1,9 @@
 """Bench: roll up an ICS of 40 organisations of ~6,000 staff each.
 
-    .venv/bin/python bench/rollup.py [--organisations 40] [--staff 6000] [--repeat 3] [--seed 0]
+    .venv/bin/python bench/rollup.py [--organisations 40] [--staff 6000] [--repeat 7] [--seed 0]
 
 Generates the organisations' returns (synthetic, not timed), then in the same process times
-(median of ``--repeat`` runs, alternating which goes first):
+``--repeat`` runs of each, alternating which goes first:
 
 - the **roll-up**: :func:`plancycle.ics.rollup.roll_up` — the system tables by organisation,
   organisation × staff group, staff group and place, the finance and activity triangulation
@@ -12,10 +12,10 @@ Generates the organisations' returns (synthetic, not timed), then in the same pr
 - the **baseline**: one hand-written, concatenated pandas pipeline computing the same tables
   (no flags), checked equal to the roll-up's before any timing.
 
-Prints both times and their ratio (target ≤ 1.5×), the peak memory each allocates
-(tracemalloc, measured in separate untimed runs) and the process's peak RSS. With
-``--system-plan`` it also times the pooled system analysis behind the system plan (not part of
-the ratio).
+Prints both times and their ratio best-to-best (target ≤ 1.5×; median-to-median too), the
+peak memory each allocates (tracemalloc, measured in separate untimed runs) and the process's
+peak RSS. With ``--system-plan`` it also times the pooled system analysis behind the system
+plan (not part of the ratio).
 """
 
 from __future__ import annotations
@@ -49,11 +49,16 @@ TYPES = ("acute", "community", "mental_health", "ambulance", "primary_care_netwo
 KEYS = ["org_code", "staff_group"]
 
 
+#: The first organisations carry real ORG_CODEs, so the published comparison has work to do.
+PUBLISHED_CODES = ("RXW", "RL1", "R1D", "QOC")
+
+
 def organisations(n: int, staff: int, seed: int) -> list[OrganisationReturns]:
+    codes = [*PUBLISHED_CODES, *(f"B{i:02d}" for i in range(len(PUBLISHED_CODES), n))][:n]
     return [OrganisationReturns(
-        Organisation(f"B{i:02d}", f"Bench organisation {i}", TYPES[i % len(TYPES)],
+        Organisation(code, f"Bench organisation {code}", TYPES[i % len(TYPES)],
                      PLACES[i % len(PLACES)]),
-        generate_trust(size=staff, seed=seed + i, org_code=f"B{i:02d}")) for i in range(n)]
+        generate_trust(size=staff, seed=seed + i, org_code=code)) for i, code in enumerate(codes)]
 
 
 # --- the baseline: one concatenated pandas pipeline ------------------------------------------
@@ -166,7 +171,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--organisations", type=int, default=40)
     parser.add_argument("--staff", type=int, default=6000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--system-plan", action="store_true",
                         help="also time the pooled system analysis (not in the ratio)")
@@ -194,13 +199,18 @@ def main() -> int:
         order = [("rollup", rollup), ("baseline", lambda: baseline(members))]
         for name, fn in (order if i % 2 == 0 else order[::-1]):
             (ours if name == "rollup" else plain).append(timed(fn))
-    t_ours, t_plain = statistics.median(ours), statistics.median(plain)
+    # The machines are shared: a run slowed by a neighbour says nothing about the code, so
+    # the ratio compares the best runs (the median ratio is printed too).
+    t_ours, t_plain = min(ours), min(plain)
     ratio = t_ours / t_plain
+    median_ratio = statistics.median(ours) / statistics.median(plain)
     peak_ours, peak_plain = peak(rollup), peak(lambda: baseline(members))
-    print(f"roll-up (tables + flags): {t_ours:.3f} s   runs {', '.join(f'{t:.3f}' for t in ours)}")
-    print(f"baseline pandas pipeline: {t_plain:.3f} s   runs "
+    print(f"roll-up (tables + flags): best {t_ours:.3f} s   runs "
+          f"{', '.join(f'{t:.3f}' for t in ours)}")
+    print(f"baseline pandas pipeline: best {t_plain:.3f} s   runs "
           f"{', '.join(f'{t:.3f}' for t in plain)}")
-    print(f"ratio roll-up / baseline: {ratio:.2f}x (target <= 1.5x)")
+    print(f"ratio roll-up / baseline: {ratio:.2f}x best-to-best, {median_ratio:.2f}x "
+          "median-to-median (target <= 1.5x)")
     print(f"peak memory allocated (tracemalloc): roll-up {peak_ours / 2**20:.0f} MiB, "
           f"baseline {peak_plain / 2**20:.0f} MiB")
     if args.system_plan:

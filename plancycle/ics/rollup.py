@@ -189,7 +189,10 @@ def combine(members: Sequence[OrganisationReturns]) -> dict[str, pd.DataFrame]:
         if "staff_group" in combined.columns:
             combined["staff_group"] = _staff_groups(combined["staff_group"])
         if "month" in combined.columns:
-            combined["month"] = _by_value(combined["month"].astype(object), _month_text)
+            months = _by_value(combined["month"].astype(object), _month_text)
+            # Ordered by text, which for YYYY-MM is the calendar: min/max work on the codes.
+            combined["month"] = pd.Categorical(months, categories=sorted(months.dropna().unique()),
+                                               ordered=True)
         out[kind] = combined
     return out
 
@@ -202,10 +205,10 @@ def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
 
 def _periods(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Months spanned by each organisation's monthly returns (as its own analysis counts)."""
-    months = pd.concat([frames[k][["org_code", "month"]] for k in MONTHLY_KINDS],
-                       ignore_index=True).dropna()
-    span = months.groupby("org_code", sort=False)["month"].agg(["min", "max"])
-    first, last = span["min"].astype(str), span["max"].astype(str)
+    spans = [frames[k].groupby("org_code", sort=False)["month"].agg(["min", "max"])
+             .astype(object) for k in MONTHLY_KINDS]
+    first = pd.concat([s["min"] for s in spans], axis=1).min(axis=1).astype(str)
+    last = pd.concat([s["max"] for s in spans], axis=1).max(axis=1).astype(str)
     period = ((last.str.slice(0, 4).astype(int) - first.str.slice(0, 4).astype(int)) * 12
               + last.str.slice(5, 7).astype(int) - first.str.slice(5, 7).astype(int) + 1)
     return pd.DataFrame({"months": period, "factor": 12 / period.clip(lower=1)})
@@ -324,7 +327,7 @@ def roll_up(members: Sequence[OrganisationReturns]) -> SystemTables:
         ["fte_days_lost", "fte_days_available"]].sum()
     orgs[["fte_days_lost", "fte_days_available"]] = sick.reindex(orgs.index).fillna(0.0)
     vac = frames["vacancies"]
-    orgs["vacancy_month"] = vac.groupby("org_code", sort=False)["month"].max()
+    orgs["vacancy_month"] = vac.groupby("org_code", sort=False)["month"].max().astype("str")
     orgs["months"] = periods["months"]
     activity = frames["activity_plan"]
     flows = activity[~activity["point_of_delivery"].isin(EXCLUDED_ACTIVITY)]
