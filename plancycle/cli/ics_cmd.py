@@ -136,6 +136,8 @@ def status(ics_cycle: IcsCycleArg, org_cycle: OrgCycleOpt = None, as_of: AsOfOpt
                    if row.working_days_overdue else "")) if row else "no task"
         sent = (f"submitted {state.at:%d %b %Y} ({state.how})" if state.submitted
                 else "not submitted")
+        if state.submitted and row is not None and row.state != "complete":
+            task += " (recorded at the next `plancycle ics run`)"
         console.print(f"  {member.member.org_code:<6} {member.member.place:<20} "
                       f"{member.cycle_id or '(no cycle)':<18} {sent:<32} {task}",
                       highlight=False)

@@ -161,3 +161,37 @@ def task_state(runtime: Runtime, cycle_id: str, key: str) -> str:
 def has_plan(runtime: Runtime, cycle_id: str) -> bool:
     with runtime.register.session() as session:
         return current_document(session, cycle_id, "plan") is not None
+
+
+def record_accepted(runtime: Runtime, member: Member, returns: dict[str, pd.DataFrame]
+                    ) -> None:
+    """Every return stored and recorded as accepted, as the upload path leaves it, without
+    running the validation suites (for tests about what comes after acceptance)."""
+    from sqlalchemy import func
+
+    from plancycle.register.models import DQResult, Person, Upload
+    from plancycle.returns import RawStore
+    from plancycle.uploads import upload_store
+
+    store: RawStore = upload_store()
+    with runtime.register.session(actor="test-upload") as session:
+        for kind, (task_key, who) in RETURNS.items():
+            data = returns[kind].to_csv(index=False, lineterminator="\n").encode("utf-8")
+            stored = store.store(data, f"{kind}.csv")
+            task = session.scalars(select(Task).where(Task.cycle_id == member.cycle_id,
+                                                      Task.key == task_key)).one()
+            person = session.scalars(select(Person).where(
+                Person.cycle_id == member.cycle_id,
+                Person.key == f"{who}.{member.code.lower()}")).one()
+            version = (session.scalar(select(func.max(Upload.version))
+                                      .where(Upload.task_id == task.id)) or 0) + 1
+            upload = Upload(cycle_id=member.cycle_id, task_id=task.id, person_id=person.id,
+                            version=version, original_name=stored.original_name,
+                            sha256=stored.sha256, size_bytes=stored.size,
+                            stored_path=str(stored.path), uploaded_at=runtime.clock.now(),
+                            state="accepted")
+            session.add(upload)
+            session.flush()
+            session.add(DQResult(cycle_id=member.cycle_id, upload_id=upload.id, verdict="pass",
+                                 report={"checks": [], "row_count": len(returns[kind])},
+                                 created_at=runtime.clock.now()))
