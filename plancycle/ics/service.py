@@ -303,7 +303,12 @@ class SystemRollup:
 
     @property
     def gap(self) -> pd.DataFrame | None:
+        """Supply, demand and gap by scenario and year (the system projection)."""
         return None if self.analysis is None else self.analysis.gap.totals
+
+    @property
+    def gap_by_staff_group(self) -> pd.DataFrame | None:
+        return None if self.analysis is None else self.analysis.gap.by_group
 
 
 def flag_all(members: Sequence[OrganisationReturns], tables: SystemTables,
@@ -402,7 +407,7 @@ def build_system_plan(runtime: Runtime, rollup: SystemRollup,
     context = system_context(base, config, rollup.members, rollup.flags, signatures)
     rendered = render_documents(rollup.analysis, context, ics_id)
     page = tables_html(context.organisation_name, config.cycle.financial_year, rollup.tables,
-                       rollup.flags, rollup.gap, rollup.plans)
+                       rollup.flags, rollup.gap, rollup.plans, rollup.gap_by_staff_group)
     sha = hashlib.sha256(page.encode()).hexdigest()
     directory = documents_dir(ics_id)
     html_path = directory / f"{SYSTEM_TABLES}-{sha}.html"
@@ -410,7 +415,7 @@ def build_system_plan(runtime: Runtime, rollup: SystemRollup,
         directory.mkdir(parents=True, exist_ok=True)
         html_path.write_text(page, encoding="utf-8")
     csv = write_tables(directory / f"{SYSTEM_TABLES}-{sha}", rollup.tables, rollup.flags,
-                       rollup.gap, rollup.plans)
+                       rollup.gap, rollup.plans, rollup.gap_by_staff_group)
     with runtime.register.session(actor=actor) as session:
         plan = register_documents(session, ics_id, rendered, runtime.clock.now(),
                                   measures=key_measures(rollup.analysis))

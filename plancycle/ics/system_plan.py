@@ -135,7 +135,8 @@ def _table(title: str, frame: pd.DataFrame) -> str:
 
 
 def tables_html(name: str, financial_year: str, tables: SystemTables, flags: Sequence[Flag],
-                gap: pd.DataFrame | None = None, plans: pd.DataFrame | None = None) -> str:
+                gap: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
+                gap_groups: pd.DataFrame | None = None) -> str:
     """A self-contained HTML page of the system tables (deterministic for the same inputs)."""
     parts = [f"<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'><title>System "
              f"tables {financial_year} – {html.escape(name)}</title><style>body{{font-family:"
@@ -153,6 +154,9 @@ def tables_html(name: str, financial_year: str, tables: SystemTables, flags: Seq
     parts.append(_table("Finance and activity triangulation", tables.triangulation))
     if gap is not None:
         parts.append(_table("Supply, demand and gap by year (system projection)", gap))
+    if gap_groups is not None:
+        parts.append(_table("Supply, demand and gap by staff group and year (system "
+                            "projection)", gap_groups))
     if plans is not None:
         parts.append(_table("Organisations' plans and submissions", plans))
     parts.append(_table("Consistency flags", flags_frame(flags)))
@@ -161,14 +165,16 @@ def tables_html(name: str, financial_year: str, tables: SystemTables, flags: Seq
 
 
 def write_tables(directory: Path, tables: SystemTables, flags: Sequence[Flag],
-                 gap: pd.DataFrame | None = None, plans: pd.DataFrame | None = None
-                 ) -> dict[str, Path]:
+                 gap: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
+                 gap_groups: pd.DataFrame | None = None) -> dict[str, Path]:
     """Every table as CSV in ``directory`` (the folder is named by the tables' hash)."""
     directory.mkdir(parents=True, exist_ok=True)
     frames = dict(tables.frames())
     frames["flags"] = flags_frame(flags)
     if gap is not None:
         frames["gap_by_year"] = gap
+    if gap_groups is not None:
+        frames["gap_by_staff_group"] = gap_groups
     if plans is not None:
         frames["organisation_plans"] = plans
     written = {}

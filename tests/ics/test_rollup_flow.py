@@ -217,7 +217,11 @@ def test_system_tables_flags_and_the_system_plan_through_the_people_board(system
     assert "System Workforce Plan" in html and "Shropshire, Telford and Wrekin" in html
     assert "not added up across organisations" in html
     tables = Path(documents["system_tables"].path).read_text(encoding="utf-8")
-    assert "By organisation" in tables and "Consistency flags" in tables
+    for heading in ("By organisation", "By place", "By staff group",
+                    "Finance and activity triangulation", "Supply, demand and gap by year",
+                    "gap by staff group and year", "Organisations&#x27; plans and submissions",
+                    "Consistency flags"):
+        assert heading in tables, heading
     assert "RL1 staff in post (excluding doctors)" in tables
     assert "R1D returned" not in tables          # R1D agrees with what is published
 
