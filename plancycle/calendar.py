@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import holidays
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
 
 @lru_cache(maxsize=64)
@@ -119,3 +124,28 @@ def working_days_between_many(
     lo_, hi_ = np.minimum(first, last), np.maximum(first, last)
     count = np.busday_count(lo_, hi_, holidays=np.array(closures, dtype="datetime64[D]"))
     return np.where(last >= first, count, -count).tolist()
+
+
+def _closures(calendar: WorkingCalendar, first_year: int, last_year: int) -> list[date]:
+    closures = [d for year in range(first_year, last_year + 1) for d in _bank_holidays(year)]
+    return closures + list(calendar.extra_closures)
+
+
+def working_days_between_arrays(
+    calendar: WorkingCalendar, starts: ArrayLike, ends: ArrayLike
+) -> NDArray[np.int64]:
+    """Element-wise :meth:`WorkingCalendar.working_days_between` for two equal-length
+    ``datetime64[D]`` arrays (numpy int64 array out): one call for a whole chaser pass."""
+    import numpy as np
+
+    first = np.asarray(starts, dtype="datetime64[D]")
+    last = np.asarray(ends, dtype="datetime64[D]")
+    if not len(first):
+        return np.zeros(0, dtype=np.int64)
+    years = np.concatenate([first, last]).astype("datetime64[Y]").astype(int) + 1970
+    closures = _closures(calendar, int(years.min()), int(years.max()) + 1)
+    one = np.timedelta64(1, "D")
+    first, last = first + one, last + one
+    lo, hi = np.minimum(first, last), np.maximum(first, last)
+    count = np.busday_count(lo, hi, holidays=np.array(closures, dtype="datetime64[D]"))
+    return np.where(last >= first, count, -count).astype(np.int64)
