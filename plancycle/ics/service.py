@@ -432,5 +432,10 @@ def submit_system_plan(runtime: Runtime, rollup: SystemRollup) -> SubmissionResu
     with runtime.register.session(actor="submission") as session:
         ready_gate(session, rollup.ics_cycle_id)
         page = signatures(session, rollup.ics_cycle_id)
+        locked = session.get(Cycle, rollup.ics_cycle_id).locked
+    if locked:
+        # Packaged and locked by an earlier attempt (a destination failed): the package on
+        # the same basis is reused, so nothing is re-rendered and nothing is sent twice.
+        return submit(runtime, rollup.ics_cycle_id, plan_pdf=None)
     signed = build_system_plan(runtime, rollup, page, actor="submission")
     return submit(runtime, rollup.ics_cycle_id, plan_pdf=Path(signed.plan.pdf_path))

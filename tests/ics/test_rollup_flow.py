@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from plancycle import runtime as runtime_mod
 from plancycle.clock import SimulatedClock
+from plancycle.ics import service
 from plancycle.ics.rehearsal import SystemRehearsal
 from plancycle.notify.channels import RecordingChannels
 from plancycle.register.models import (
@@ -236,6 +237,11 @@ def test_rerunning_the_roll_up_sends_and_submits_nothing_new(system_year):
     with runtime_mod.use(rt):
         again = ics_rollup(ICS_CYCLE, ORG_CYCLES)
     assert again["complete"] is True
+    # Submitting again (as after a failed destination) reuses the package of the locked cycle.
+    resubmitted = service.submit_system_plan(rt, service.roll_up_cycles(rt, ICS_CYCLE,
+                                                                        ORG_CYCLES))
+    assert resubmitted.package.reused and resubmitted.delivered
+    assert all(not r["sent_now"] for r in resubmitted.records)
     with rt.register.session() as session:
         after = (len(session.scalars(select(Notification)).all()),
                  len(session.scalars(select(SubmissionRecord)).all()))
