@@ -30,6 +30,7 @@ bench: install
 	$(PY) bench/chaser.py
 	$(PY) bench/validation.py
 	$(PY) bench/analysis.py
+	$(PY) bench/rollup.py
 
 clean:
 	rm -rf demo-output .plancycle .pytest_cache .ruff_cache

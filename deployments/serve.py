@@ -34,6 +34,7 @@ def deployments() -> list:  # type: ignore[type-arg]
     from flows.analysis import build_workforce_plan
     from flows.annual_cycle import annual_cycle
     from flows.chaser import chaser
+    from flows.ics_rollup import ics_rollup
     from flows.signoff import signoff_gate
     from flows.submission import submit_cycle
     from flows.validate_return import validate_return
@@ -72,6 +73,12 @@ def deployments() -> list:  # type: ignore[type-arg]
             name="signoff-gate",
             description="Request approvals for a gate and wait (suspended) for decisions.",
             tags=["plancycle", "signoff"],
+        ),
+        ics_rollup.to_deployment(
+            name="ics-rollup",
+            description="Roll the member organisations' cycles up into the system plan.",
+            parameters={"ics_cycle_id": "qoc-2026-27", "organisation_cycle_ids": []},
+            tags=["plancycle", "ics"],
         ),
         submit_cycle.to_deployment(
             name="submission",

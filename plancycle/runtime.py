@@ -58,10 +58,12 @@ class Runtime:
                                          self.clock.today())
                 self.notifier.queue(session, [builder.new_task(a)
                                               for a in progress.new_assignments])
-            # Approval requests for open gates and notices of rejections, whoever decided
-            # (CLI, portal, flow): keyed, so a pass with nothing new queues nothing.
+            # Approval requests for open gates with a document to approve, and notices of
+            # rejections, whoever decided (CLI, portal, flow): keyed, so a pass with nothing
+            # new queues nothing.
             signoff.queue_gate_messages(session, cycle_id, self.notifier, self.links,
-                                        self.calendar, self.clock.today())
+                                        self.calendar, self.clock.today(),
+                                        require_document=True)
         return progress
 
     def chase(self, cycle_id: str, as_of: date | None = None) -> chaser.ChaseResult:

@@ -133,14 +133,14 @@ def register_document(session: Session, cycle_id: str, kind: str, sha256: str, p
     older version is invalidated are asked again (their assignment reopens; a gate that had
     passed reopens), so nobody's approval silently carries over to text they have not seen.
     """
+    latest = current_document(session, cycle_id, kind)
+    if latest is not None and latest.sha256 == sha256:
+        return latest  # unchanged: a no-op, locked or not
     cycle = session.get(Cycle, cycle_id)
     if cycle is not None and cycle.locked:
         raise SignoffError(
             f"cycle '{cycle_id}' is locked since its submission: a new {kind} version cannot "
             "be registered; unlock it first with `plancycle cycle unlock --reason ...`")
-    latest = current_document(session, cycle_id, kind)
-    if latest is not None and latest.sha256 == sha256:
-        return latest
     earlier = session.scalars(select(Document).where(
         Document.cycle_id == cycle_id, Document.kind == kind, Document.sha256 == sha256)).first()
     version = (latest.version + 1) if latest else 1
@@ -446,7 +446,8 @@ def dq_summary(session: Session, cycle_id: str) -> DQSummary:
 
 
 def approval_requests(session: Session, task: Task, builder: MessageBuilder,
-                      summary: DQSummary | None = None) -> list[Intent]:
+                      summary: DQSummary | None = None,
+                      require_document: bool = False) -> list[Intent]:
     """One approval request per approver still to decide on the current document version.
 
     Keyed by assignment and document hash: re-running sends nothing new, and a new version
@@ -457,6 +458,8 @@ def approval_requests(session: Session, task: Task, builder: MessageBuilder,
     status = gate_status(session, task)
     summary = summary or dq_summary(session, task.cycle_id)
     document = current_document(session, task.cycle_id, status.document_kind)
+    if document is None and require_document:
+        return []  # nothing to approve yet: the request goes out with the first version
     roles = {r: builder.role_names.get(r, r) for r in _approver_roles(task)}
     quorum = gate_settings(task).get("quorum", "all")
     intents = []
@@ -577,7 +580,7 @@ def audit_trail(session: Session, cycle_id: str) -> list[dict[str, Any]]:
 
 def queue_gate_messages(session: Session, cycle_id: str, notifier: Notifier, links: TaskLinks,
                         calendar: WorkingCalendar, today: date,
-                        task_key: str | None = None) -> int:
+                        task_key: str | None = None, require_document: bool = False) -> int:
     """Queue approval requests for open gates and notices of rejections (idempotent).
 
     Safe to call after every decision and on every pass of a flow waiting on a gate: each
@@ -589,7 +592,7 @@ def queue_gate_messages(session: Session, cycle_id: str, notifier: Notifier, lin
     summary = dq_summary(session, cycle_id)
     intents: list[Intent] = []
     for gate in gates:
-        intents += approval_requests(session, gate, builder, summary)
+        intents += approval_requests(session, gate, builder, summary, require_document)
     for decision in rejections(session, cycle_id):
         if task_key is None or builder.tasks[decision.task_id].key == task_key:
             intents += rejection_notices(session, decision, builder)

@@ -103,3 +103,42 @@ def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{postgres_server}/{name}"
+
+
+# --- the sample cycle on a simulated clock -------------------------------------------------------
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A private PLANCYCLE_HOME with a fixed link secret and portal URL."""
+    monkeypatch.setenv("PLANCYCLE_HOME", str(tmp_path))
+    monkeypatch.setenv("PLANCYCLE_LINK_SECRET", "test-secret")
+    monkeypatch.setenv("PLANCYCLE_PORTAL_URL", "http://portal.test")
+    return tmp_path
+
+
+@pytest.fixture
+def clock():
+    """Wednesday 1 April 2026, 09:00 London: the first day of the sample cycle."""
+    from datetime import date
+
+    from plancycle.clock import SimulatedClock
+
+    return SimulatedClock(date(2026, 4, 1))
+
+
+@pytest.fixture
+def recording():
+    """A channel that keeps every message in memory (fast who-gets-what assertions)."""
+    from plancycle.notify.channels import RecordingChannels
+
+    return RecordingChannels()
+
+
+@pytest.fixture
+def runtime(home, clock, recording):
+    """The sample cycle started in a SQLite register, on the simulated clock."""
+    from tests.engine.conftest import build_runtime
+
+    rt = build_runtime(home, clock, recording)
+    yield rt
+    rt.register.dispose()

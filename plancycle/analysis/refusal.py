@@ -32,6 +32,10 @@ class AnalysisRefused(Exception):
     def __str__(self) -> str:
         return self.message()
 
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str]]]:
+        """Picklable (Prefect persists results and crosses process boundaries)."""
+        return (type(self), (self.problems,))
+
 
 def check_returns(
     returns: Mapping[str, pd.DataFrame | None],

@@ -95,9 +95,6 @@ def test_messages_per_person_and_no_duplicates(year):
         assert len(session.scalars(select(Person)).all()) >= 30
         assert {"peter.walsh", "owen.price"} <= set(per_person), "deputies stood in"
         # The deterministic outcome of this script (sample config, England bank holidays).
-        approvers = {p.key for n, p in sent if n.kind == "approval_request"}
-        assert approvers == {"helen.shaw", "priya.nair", "david.okafor", "ruth.callaghan",
-                             "anil.kapoor", "susan.grant"}
         assert per_person == EXPECTED_MESSAGES_PER_PERSON
 
 
@@ -162,13 +159,15 @@ ABSENCES = {"claire.dunn": (date(2026, 6, 1), date(2026, 7, 1)),
             "rachel.moore": (date(2026, 7, 20), date(2026, 8, 3))}
 
 #: Messages sent per person over the year (email and chat each count; people with a chat
-#: handle get both). Deterministic for this script; a change here is a behaviour change.
+#: handle get both). No plan document is built in this script, so no approval requests;
+#: the board's rejection sends "reopened" notices to those whose work is redone.
+#: Deterministic for this script; a change here is a behaviour change.
 EXPECTED_MESSAGES_PER_PERSON = Counter({
-    "lucy.fernandes": 38, "amira.khan": 38, "helen.shaw": 22, "rachel.moore": 22,
-    "oliver.hughes": 20, "nadia.rahman": 20, "michael.obrien": 20, "samuel.green": 20,
-    "victoria.lee": 20, "priya.nair": 18, "claire.dunn": 17, "chidi.eze": 11,
-    "sanjay.patel": 8, "david.okafor": 6, "ruth.callaghan": 5, "anil.kapoor": 5,
-    "susan.grant": 5, "peter.walsh": 4, "grace.mensah": 4, "james.whitfield": 4,
+    "lucy.fernandes": 38, "amira.khan": 38, "rachel.moore": 22, "oliver.hughes": 20,
+    "nadia.rahman": 20, "michael.obrien": 20, "samuel.green": 20, "victoria.lee": 20,
+    "helen.shaw": 18, "claire.dunn": 17, "priya.nair": 16, "chidi.eze": 11,
+    "sanjay.patel": 8, "david.okafor": 5, "ruth.callaghan": 4, "anil.kapoor": 4,
+    "susan.grant": 4, "peter.walsh": 4, "grace.mensah": 4, "james.whitfield": 4,
     "fiona.baker": 2, "ben.carter": 2, "kate.morrison": 2, "tom.reeves": 1, "mark.ellis": 1,
     "owen.price": 1,
 })

@@ -7,7 +7,6 @@ browser tests (``test_browser.py``) serve it with uvicorn to Chromium and send r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("PLANCYCLE_PLANNER_TOKEN", "PREFECT_UI_URL", "PREFECT_API_URL"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
-
-
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(date(2026, 4, 1))
-
-
-@pytest.fixture
-def recording() -> RecordingChannels:
-    return RecordingChannels()
 
 
 @pytest.fixture

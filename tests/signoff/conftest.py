@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from plancycle.clock import SimulatedClock
-from plancycle.notify.channels import RecordingChannels
 from plancycle.register.models import Assignment, AssignmentState, Task
 from plancycle.runtime import Runtime
 from plancycle.signoff import register_document
@@ -26,24 +24,6 @@ def write_config(directory: Path, quorum: str = "all") -> Path:
     path = directory / f"cycle-{quorum}.yaml"
     path.write_text((HERE / "board_small.yaml").read_text().replace("__QUORUM__", quorum))
     return path
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("PLANCYCLE_HOME", str(tmp_path))
-    monkeypatch.setenv("PLANCYCLE_LINK_SECRET", "test-secret")
-    monkeypatch.setenv("PLANCYCLE_PORTAL_URL", "http://portal.test")
-    return tmp_path
-
-
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(date(2026, 4, 1))
-
-
-@pytest.fixture
-def recording() -> RecordingChannels:
-    return RecordingChannels()
 
 
 @pytest.fixture

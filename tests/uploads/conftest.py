@@ -17,8 +17,6 @@ from plancycle.uploads import UploadOutcome, submit_return
 from tests.engine import conftest as engine
 
 CYCLE = engine.CYCLE
-# The engine's fixtures, re-used by name.
-home, clock, recording, runtime = engine.home, engine.clock, engine.recording, engine.runtime
 
 NHS = Path(__file__).resolve().parents[1] / "fixtures" / "nhs"
 #: Defects injected into the broken staff in post, and the checks each one must fail.
