@@ -50,6 +50,7 @@ from tasks.ics import (
     submit_to_region,
     task_states,
 )
+from tasks.runs import flow_runs
 from tasks.signoff import check_gate
 
 DEPLOYMENT = "annual-cycle/annual-cycle"
@@ -70,22 +71,8 @@ def _deployment_exists(name: str) -> bool:
 
 def _run_in_flight(cycle_id: str) -> str | None:
     """The id of an annual-cycle run of this cycle that is scheduled, pending or running."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["annual-cycle"])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType(s) for s in _IN_FLIGHT]))))
-    return next((str(r.id) for r in runs if r.parameters.get("cycle_id") == cycle_id), None)
+    runs = flow_runs("annual-cycle", _IN_FLIGHT, cycle_id=cycle_id)
+    return str(runs[0].id) if runs else None
 
 
 def start_or_follow(organisation_cycle_ids: Sequence[str], deployment: str | None,

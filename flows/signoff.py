@@ -26,6 +26,7 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
 from plancycle import runtime
+from tasks.runs import flow_runs
 from tasks.signoff import check_gate, record_decision
 
 FLOW_NAME = "signoff-gate"
@@ -101,29 +102,12 @@ def signoff_gate(cycle_id: str, task_key: str,
 
 def resume_waiting_gate(cycle_id: str, task_key: str, run_input: dict[str, Any]) -> int:
     """Resume every paused/suspended run of this gate with a decision input; how many."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
     from prefect.flow_runs import resume_flow_run
 
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
-    resumed = 0
+    runs = flow_runs(FLOW_NAME, ["PAUSED"], cycle_id=cycle_id, task_key=task_key)
     for run in runs:
-        if run.parameters.get("cycle_id") == cycle_id \
-                and run.parameters.get("task_key") == task_key:
-            resume_flow_run(run.id, run_input=run_input)
-            resumed += 1
-    return resumed
+        resume_flow_run(run.id, run_input=run_input)
+    return len(runs)
 
 
 if __name__ == "__main__":

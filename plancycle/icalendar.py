@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar as ical
-from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -341,19 +340,8 @@ class FeedLinks(SignedLinks):
         return f"{self.base_url}/calendar/{self.token(cycle, person, whole)}.ics"
 
     def verify(self, token: str) -> FeedClaims:
-        token = token.removesuffix(".ics")
-        try:
-            data = self._serializer.loads(token, max_age=self.max_age_seconds)
-            claims = FeedClaims(cycle=str(data["c"]), person=str(data["p"]),
-                                whole=bool(data.get("w", False)))
-            generation = int(data.get("g", 0))
-        except SignatureExpired:
-            raise LinkError("expired") from None
-        except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
-            raise LinkError("invalid") from None
-        if generation != self._generation(claims.cycle, claims.person):
-            raise LinkError("revoked")
-        return claims
+        return self._verified(token.removesuffix(".ics"), lambda data: FeedClaims(
+            cycle=str(data["c"]), person=str(data["p"]), whole=bool(data.get("w", False))))
 
 
 def feed_links(runtime: Runtime, max_age_days: int = FEED_MAX_AGE_DAYS) -> FeedLinks:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from plancycle.clock import Clock, SystemClock
 from plancycle.register.models import LinkGeneration
+
+C = TypeVar("C", bound="_Claims")
 
 if TYPE_CHECKING:
     from plancycle.register.db import Register
@@ -62,6 +65,16 @@ def link_secret(home: Path | None = None) -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+class _Claims(Protocol):
+    """What every kind of signed link names: a person in a cycle."""
+
+    @property
+    def cycle(self) -> str: ...
+
+    @property
+    def person(self) -> str: ...
 
 
 class Revocations(Protocol):
@@ -139,6 +152,20 @@ class SignedLinks:
     def _generation(self, cycle: str, person: str) -> int:
         return 0 if self.revocations is None else self.revocations.generation(cycle, person)
 
+    def _verified(self, token: str, parse: Callable[[dict[str, Any]], C]) -> C:
+        """Check signature, age and generation; ``parse`` turns the payload into claims."""
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age_seconds)
+            claims = parse(data)
+            generation = int(data.get("g", 0))
+        except SignatureExpired:
+            raise LinkError("expired") from None
+        except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
+            raise LinkError("invalid") from None
+        if generation != self._generation(claims.cycle, claims.person):
+            raise LinkError("revoked")
+        return claims
+
 
 class TaskLinks(SignedLinks):
     salt = "plancycle.task-link"
@@ -151,15 +178,5 @@ class TaskLinks(SignedLinks):
         return f"{self.base_url}/t/{self.token(person, assignment, cycle)}"
 
     def verify(self, token: str) -> LinkClaims:
-        try:
-            data = self._serializer.loads(token, max_age=self.max_age_seconds)
-            claims = LinkClaims(person=str(data["p"]), assignment=int(data["a"]),
-                                cycle=str(data["c"]))
-            generation = int(data.get("g", 0))
-        except SignatureExpired:
-            raise LinkError("expired") from None
-        except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
-            raise LinkError("invalid") from None
-        if generation != self._generation(claims.cycle, claims.person):
-            raise LinkError("revoked")
-        return claims
+        return self._verified(token, lambda data: LinkClaims(
+            person=str(data["p"]), assignment=int(data["a"]), cycle=str(data["c"])))
