@@ -136,12 +136,7 @@ def update(
     """
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
-    due_on = None
-    if due is not None:
-        try:
-            due_on = date.fromisoformat(due)
-        except ValueError:
-            raise UserError(f"--due {due!r} is not a date; write it as YYYY-MM-DD") from None
+    due_on = parse_day(due, "--due")
     try:
         with rt.register.session(actor=f"cli:{person or 'planner'}") as session:
             plan_actions.carry_over(session, cycle_id, rt.clock.now())
@@ -177,12 +172,7 @@ def checkin(
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     label = _quarter(quarter, rt.clock.today())
-    due_on = None
-    if due is not None:
-        try:
-            due_on = date.fromisoformat(due)
-        except ValueError:
-            raise UserError(f"--due {due!r} is not a date; write it as YYYY-MM-DD") from None
+    due_on = parse_day(due, "--due")
     try:
         with rt.register.session(actor="cli:actions-checkin") as session:
             result = plan_actions.open_checkins(session, cycle_id, rt.clock.now(), rt.calendar,

@@ -20,13 +20,14 @@ class UserError(Exception):
     """A mistake the user can fix; printed without a traceback, exit code 2."""
 
 
-def parse_day(value: str | None) -> date | None:
+def parse_day(value: str | None, option: str = "--as-of") -> date | None:
+    """An ISO date typed for ``option``, or a user error naming the option."""
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UserError(f"--as-of {value!r} is not a date; write it as YYYY-MM-DD") from None
+        raise UserError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
 
 
 def load_or_exit(path: str) -> CycleConfig:
