@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from plancycle.cli.common import UserError, console, resolve_cycle_id
-from plancycle.register.models import Person
 
 link_app = typer.Typer(help="Task links: withdraw the links sent to someone.",
                        no_args_is_help=True)
@@ -42,7 +40,10 @@ def revoke(person: Annotated[str, typer.Option("--person", help="Person id")],
                                                      help="Cycle id (default: the only one)")]
            = None) -> None:
     """Withdraw every task link sent so far to PERSON; their next reminder brings a new one."""
+    from sqlalchemy import select
+
     from plancycle.links import revoke_links
+    from plancycle.register.models import Person
     from plancycle.runtime import Runtime
 
     rt = Runtime.build()
