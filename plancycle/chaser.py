@@ -22,7 +22,7 @@ from plancycle.chasing import ChaseStep, chase_steps
 from plancycle.clock import LONDON
 from plancycle.links import TaskLinks
 from plancycle.notify.messages import MessageBuilder
-from plancycle.notify.service import Intent, Notifier
+from plancycle.notify.service import Intent, Notifier, write_notifications
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -237,6 +237,18 @@ def plan(session: Session, cycle_id: str, today: date,
     return planned
 
 
+def _assignments(session: Session, cycle_id: str, ids: set[int]) -> dict[int, Assignment]:
+    """The planned steps' assignments (all open): by id in chunks, or the cycle's open ones
+    at once when most of them are wanted (bound parameters are limited per statement)."""
+    wanted = sorted(ids)
+    if len(wanted) > 5000:
+        return {a.id: a for a in session.scalars(select(Assignment).where(
+            Assignment.cycle_id == cycle_id, Assignment.state == AssignmentState.OPEN))
+            if a.id in ids}
+    return {a.id: a for a in session.scalars(select(Assignment).where(
+        Assignment.id.in_(wanted)))}
+
+
 def chase(session: Session, cycle_id: str, today: date, notifier: Notifier, links: TaskLinks,
           calendar: WorkingCalendar | None = None) -> ChaseResult:
     """Plan today's steps and queue their messages (digests grouped per person)."""
@@ -246,8 +258,7 @@ def chase(session: Session, cycle_id: str, today: date, notifier: Notifier, link
     if not result.planned:
         return result
     builder = MessageBuilder(session, cycle_id, links, calendar, today)
-    assignments = {a.id: a for a in session.scalars(select(Assignment).where(
-        Assignment.id.in_({p.assignment_id for p in result.planned})))}
+    assignments = _assignments(session, cycle_id, {p.assignment_id for p in result.planned})
     intents: list[Intent] = []
     digest_people: set[int] = set()
     digest_marks: list[PlannedStep] = []
@@ -269,13 +280,13 @@ def chase(session: Session, cycle_id: str, today: date, notifier: Notifier, link
     created = notifier.queue(session, intents) if intents else []
     # Steps folded into a digest are recorded as handled so they are not planned again.
     now = notifier.clock.now()
-    for planned in digest_marks:
-        session.add(Notification(
-            idempotency_key=f"{planned.step.key}:digest", cycle_id=cycle_id,
-            person_id=planned.person_id, assignment_id=planned.assignment_id,
-            kind=planned.step.kind, channel="digest",
-            subject=f"included in digest of {today.isoformat()}", body="", status="digested",
-            attempts=0, created_at=now))
-    session.flush()
+    write_notifications(session, [{
+        "idempotency_key": f"{planned.step.key}:digest", "cycle_id": cycle_id,
+        "person_id": planned.person_id, "assignment_id": planned.assignment_id,
+        "kind": planned.step.kind, "channel": "digest",
+        "subject": f"included in digest of {today.isoformat()}", "body": "", "html": None,
+        "ics": None, "status": "digested", "attempts": 0, "last_error": None,
+        "created_at": now, "sent_at": None, "next_attempt_at": None, "claimed_by": None,
+        "claimed_until": None} for planned in digest_marks])
     result.queued = len(created)
     return result

@@ -21,6 +21,7 @@ from plancycle.notify.service import Intent
 from plancycle.register.models import (
     Assignment,
     Cycle,
+    LinkGeneration,
     Person,
     RoleHolder,
     Stage,
@@ -60,6 +61,23 @@ class MessageBuilder:
                 self.dependants.setdefault(dep, []).append(task)
         self.sender_name = os.environ.get("PLANCYCLE_SENDER_NAME", "Workforce Planning Team")
         self._events: EventBook | None = None
+        # Link generations read once for the pass (one query, not one per signed link).
+        self.generations = {g.person_key: g.generation for g in session.scalars(
+            select(LinkGeneration).where(LinkGeneration.cycle_id == cycle_id))}
+        self._days_to: dict[date, int] = {}
+
+    def link(self, person: Person, assignment_id: int) -> str:
+        """A freshly signed task link for ``person`` to an assignment."""
+        return self.links.url(person.key, assignment_id, self.cycle.id,
+                              self.generations.get(person.key, 0))
+
+    def days_to(self, due_on: date) -> int:
+        """Working days from today to ``due_on`` (negative when past), once per date."""
+        days = self._days_to.get(due_on)
+        if days is None:
+            days = self._days_to[due_on] = self.calendar.working_days_between(self.today,
+                                                                                due_on)
+        return days
 
     def channels(self, task: Task) -> tuple[str, ...]:
         return tuple(task.settings.get("chasing", {}).get("channels", DEFAULT_CHANNELS))
@@ -76,7 +94,7 @@ class MessageBuilder:
 
     def task_context(self, task: Task, assignment: Assignment, recipient: Person,
                      assignee: Person) -> dict[str, Any]:
-        days_to_due = self.calendar.working_days_between(self.today, assignment.due_on)
+        days_to_due = self.days_to(assignment.due_on)
         behalf = self.people.get(assignment.on_behalf_of_id) if assignment.on_behalf_of_id \
             else None
         return {
@@ -99,7 +117,7 @@ class MessageBuilder:
             "note": assignment.reason if assignment.reason and not behalf else None,
             # A fresh link for the assignee's own task; escalation targets get the same
             # task's page through their own signed view of it.
-            "link": self.links.url(recipient.key, assignment.id, self.cycle.id),
+            "link": self.link(recipient, assignment.id),
             "link_days": self.links.max_age_seconds // 86400,
             "sender_name": self.sender_name,
         }
@@ -204,8 +222,8 @@ class MessageBuilder:
         events: list[DueEvent] = []
         for assignment in sorted(assignments, key=lambda a: a.due_on):
             task = self.tasks[assignment.task_id]
-            days = self.calendar.working_days_between(self.today, assignment.due_on)
-            link = self.links.url(person.key, assignment.id, self.cycle.id)
+            days = self.days_to(assignment.due_on)
+            link = self.link(person, assignment.id)
             items.append({"task_name": task.name, "due_on": assignment.due_on,
                           "days_to_due": max(days, 0), "days_overdue": max(-days, 0),
                           "link": link})
