@@ -44,6 +44,8 @@ SUBJECTS = {
     "due": "Due today: {task}",
     "overdue": "Overdue by {overdue} working day{os}: {task}",
     "escalation": "Escalation: {assignee}'s task '{task}' is {overdue} working days overdue",
+    "escalation_fallback": "Escalation with nobody to receive it: {assignee}'s task '{task}' is "
+                           "{overdue} working days overdue",
     "digest": "Your open workforce planning tasks ({count})",
     "dq_report": "{outcome}: data quality report for {task} (version {version})",
     "approval_request": "Your decision is needed: {task} ({document})",

@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from plancycle.clock import Clock
+from plancycle.notify.fallbacks import FALLBACK_KIND
 from plancycle.notify.port import Channels, Outgoing, Recipient
 from plancycle.notify.render import render
 from plancycle.register import audit
@@ -43,7 +44,7 @@ from plancycle.register.models import (
 
 CHASE_KINDS = frozenset({"reminder", "due", "overdue"})
 #: Kinds that are pointless once the assignment is no longer open.
-CANCELLABLE_KINDS = CHASE_KINDS | {"escalation", "new_task"}
+CANCELLABLE_KINDS = CHASE_KINDS | {"escalation", FALLBACK_KIND, "new_task"}
 CANCELLED = "cancelled"
 SUPERSEDED = "superseded"
 DELIVERABLE = (NotificationStatus.PENDING, NotificationStatus.FAILED)
