@@ -39,7 +39,7 @@ from plancycle.register.models import (
 )
 
 if TYPE_CHECKING:
-    from plancycle.runtime import Runtime
+    from plancycle.context import CycleContext
 
 PRODID = "-//plancycle//Workforce planning cycle//EN"
 REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
@@ -373,7 +373,7 @@ class FeedLinks(SignedLinks):
             cycle=str(data["c"]), person=str(data["p"]), whole=bool(data.get("w", False))))
 
 
-def feed_links(runtime: Runtime, max_age_days: int = FEED_MAX_AGE_DAYS) -> FeedLinks:
+def feed_links(runtime: CycleContext, max_age_days: int = FEED_MAX_AGE_DAYS) -> FeedLinks:
     """Feed URLs for a runtime: its link secret, portal URL, clock and revocations."""
     from plancycle.links import link_secret
 
@@ -398,7 +398,7 @@ def feed(session: Session, claims: FeedClaims, now: datetime) -> bytes:
     return person_feed(session, claims.cycle, claims.person, now)
 
 
-def serve_feed(runtime: Runtime, token: str) -> tuple[int, bytes]:
+def serve_feed(runtime: CycleContext, token: str) -> tuple[int, bytes]:
     """For the portal's ``/calendar/<token>.ics`` route: (HTTP status, body).
 
     200 with the calendar; 403 for a tampered token; 410 for an expired or revoked one; 404
