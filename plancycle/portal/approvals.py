@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from plancycle.config.model import TaskKind
-from plancycle.portal.app import Portal, PortalProblem, Visit
+from plancycle.portal.deps import PortalDep, VisitDep
+from plancycle.portal.problems import PortalProblem
 from plancycle.portal.roleholder import LIVE, task_view
 from plancycle.portal.security import DOCUMENT_CSP
+from plancycle.portal.services import Portal, Visit
 from plancycle.register.models import (
     Decision,
     DQResult,
@@ -138,127 +140,125 @@ def dq_summary(session: Session, cycle_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def router(portal: Portal) -> APIRouter:
-    api = APIRouter()
+router = APIRouter()
+
+
+def gate_view(portal: Portal, visit: Visit, session: Session) -> dict[str, Any]:
+    view = task_view(portal, session, visit)
+    task: Task = view["task"]
+    if task.kind != TaskKind.GATE:
+        raise PortalProblem(409, "This task is not a gate",
+                            "Only sign-off gates have an approval page. Go back to the task.")
+    gate = task.settings.get("gate") or {}
+    document = current_document(session, task.cycle_id, gate.get("document", "plan"))
+    on_disk = file_sha256(Path(document.path)) if document else None
+    roles = {r.role_key: r.role_name for r in session.scalars(
+        select(RoleHolder).where(RoleHolder.cycle_id == task.cycle_id))}
+    status = gate_status(session, task)
+    mine = session.scalars(select(Decision).where(
+        Decision.task_id == task.id, Decision.person_id == visit.person_id)
+        .order_by(Decision.id.desc())).first()
+    approvers = [{"role": roles.get(r, r), "approved": r in status.approved_roles}
+                 for r in gate.get("approvers", [task.role_key])]
+    view.update(
+        document=document, document_ok=document is not None and on_disk == document.sha256,
+        document_missing=document is not None and on_disk is None,
+        document_type="PDF" if document and document.path.lower().endswith(".pdf")
+        else "web page",
+        gate_state=status, approvers=approvers, roles=roles, my_decision=mine,
+        decider=session.get(Person, mine.person_id) if mine else None,
+        verdicts=VERDICTS, dq=dq_summary(session, task.cycle_id),
+        can_decide=view["actionable"] and document is not None
+        and on_disk == document.sha256,
+        max_conditions=MAX_CONDITIONS)
+    return view
+
+
+def read_gate(portal: Portal, visit: Visit) -> dict[str, Any]:
+    with portal.runtime.register.session(actor=visit.actor) as session:
+        return gate_view(portal, visit, session)
+
+
+@router.get("/t/{token}/approve", response_class=HTMLResponse)
+def approval_page(request: Request, portal: PortalDep, visit: VisitDep,
+                  recorded: int | None = None) -> Response:
+    view = read_gate(portal, visit)
+    return portal.page(request, "approval.html.j2", scope=visit.scope, form=DecisionForm(),
+                       recorded=recorded, **view)
+
+
+@router.get("/t/{token}/document")
+def document(portal: PortalDep, visit: VisitDep) -> Response:
+    view = read_gate(portal, visit)
+    doc = view["document"]
+    if doc is None or view["document_missing"]:
+        raise PortalProblem(404, "No document yet",
+                            "There is no document for this gate yet; the workforce planner "
+                            "will send a new link when there is.")
+    path = Path(doc.path)
+    media = "application/pdf" if path.suffix.lower() == ".pdf" else "text/html"
+    return FileResponse(path, media_type=media, headers={
+        "Content-Security-Policy": DOCUMENT_CSP,
+        "Content-Disposition": f'inline; filename="{doc.kind}-v{doc.version}{path.suffix}"'})
+
+
+def record(portal: Portal, visit: Visit, form: DecisionForm) -> int:
     rt = portal.runtime
+    with rt.register.session(actor=visit.actor, note="decided in the portal") as session:
+        task = session.get(Task, visit.task_id)
+        person = session.get(Person, visit.person_id)
+        conditions = [Condition(c["text"], c["role"]) for c in form.filled_conditions()] \
+            if form.verdict == Verdict.APPROVE_WITH_CONDITIONS else None
+        try:
+            decision = decide(session, task, person, form.verdict, form.document_sha256,
+                              rt.clock.now(), rt.calendar, reason=form.reason or None,
+                              conditions=conditions, signature=form.signature)
+        except SignoffError as exc:
+            raise PortalProblem(409, "The decision could not be recorded", str(exc)) from None
+        portal.audit(session, visit.actor, "decide", "decisions", decision.id,
+                     {"gate": task.key, "decision": form.verdict,
+                      "document_sha256": form.document_sha256,
+                      "conditions": [c.__dict__ for c in conditions or []],
+                      "reason": form.reason or None, "signature": form.signature},
+                     cycle_id=visit.cycle_id)
+        decision_id = decision.id
+    rt.advance(visit.cycle_id, actor=visit.actor)
+    return decision_id
 
-    def gate_view(visit: Visit, session: Session) -> dict[str, Any]:
-        view = task_view(portal, session, visit)
-        task: Task = view["task"]
-        if task.kind != TaskKind.GATE:
-            raise PortalProblem(409, "This task is not a gate",
-                                "Only sign-off gates have an approval page. Go back to the task.")
-        gate = task.settings.get("gate") or {}
-        document = current_document(session, task.cycle_id, gate.get("document", "plan"))
-        on_disk = file_sha256(Path(document.path)) if document else None
-        roles = {r.role_key: r.role_name for r in session.scalars(
-            select(RoleHolder).where(RoleHolder.cycle_id == task.cycle_id))}
-        status = gate_status(session, task)
-        mine = session.scalars(select(Decision).where(
-            Decision.task_id == task.id, Decision.person_id == visit.person_id)
-            .order_by(Decision.id.desc())).first()
-        approvers = [{"role": roles.get(r, r), "approved": r in status.approved_roles}
-                     for r in gate.get("approvers", [task.role_key])]
-        view.update(
-            document=document, document_ok=document is not None and on_disk == document.sha256,
-            document_missing=document is not None and on_disk is None,
-            document_type="PDF" if document and document.path.lower().endswith(".pdf")
-            else "web page",
-            gate_state=status, approvers=approvers, roles=roles, my_decision=mine,
-            decider=session.get(Person, mine.person_id) if mine else None,
-            verdicts=VERDICTS, dq=dq_summary(session, task.cycle_id),
-            can_decide=view["actionable"] and document is not None
-            and on_disk == document.sha256,
-            max_conditions=MAX_CONDITIONS)
-        return view
 
-    def read_gate(visit: Visit) -> dict[str, Any]:
-        with rt.register.session(actor=visit.actor) as session:
-            return gate_view(visit, session)
-
-    def show(request: Request, visit: Visit, template: str, status: int = 200,
-             form: DecisionForm | None = None, **extra: Any) -> Response:
-        view = read_gate(visit)
-        return portal.page(request, template, status=status, scope=visit.scope,
-                           form=form or DecisionForm(), **view, **extra)
-
-    @api.get("/t/{token}/approve", response_class=HTMLResponse)
-    def approval_page(request: Request, token: str, recorded: int | None = None) -> Response:
-        visit = portal.visit(request, token)
-        return show(request, visit, "approval.html.j2", recorded=recorded)
-
-    @api.get("/t/{token}/document")
-    def document(request: Request, token: str) -> Response:
-        visit = portal.visit(request, token)
-        view = read_gate(visit)
-        doc = view["document"]
-        if doc is None or view["document_missing"]:
-            raise PortalProblem(404, "No document yet",
-                                "There is no document for this gate yet; the workforce planner "
-                                "will send a new link when there is.")
-        path = Path(doc.path)
-        media = "application/pdf" if path.suffix.lower() == ".pdf" else "text/html"
-        return FileResponse(path, media_type=media, headers={
-            "Content-Security-Policy": DOCUMENT_CSP,
-            "Content-Disposition": f'inline; filename="{doc.kind}-v{doc.version}{path.suffix}"'})
-
-    def record(visit: Visit, form: DecisionForm) -> int:
-        with rt.register.session(actor=visit.actor, note="decided in the portal") as session:
-            task = session.get(Task, visit.task_id)
-            person = session.get(Person, visit.person_id)
-            conditions = [Condition(c["text"], c["role"]) for c in form.filled_conditions()] \
-                if form.verdict == Verdict.APPROVE_WITH_CONDITIONS else None
-            try:
-                decision = decide(session, task, person, form.verdict, form.document_sha256,
-                                  rt.clock.now(), rt.calendar, reason=form.reason or None,
-                                  conditions=conditions, signature=form.signature)
-            except SignoffError as exc:
-                raise PortalProblem(409, "The decision could not be recorded", str(exc)) from None
-            portal.audit(session, visit.actor, "decide", "decisions", decision.id,
-                         {"gate": task.key, "decision": form.verdict,
-                          "document_sha256": form.document_sha256,
-                          "conditions": [c.__dict__ for c in conditions or []],
-                          "reason": form.reason or None, "signature": form.signature},
-                         cycle_id=visit.cycle_id)
-            decision_id = decision.id
-        rt.advance(visit.cycle_id, actor=visit.actor)
-        return decision_id
-
-    @api.post("/t/{token}/approve")
-    async def approve(request: Request, token: str, background: BackgroundTasks) -> Response:
-        visit = await run_in_threadpool(portal.visit, request, token)
-        posted = await portal.form(request)
-        portal.check_csrf(request, posted, visit.scope)
-        if not visit.own:
-            raise PortalProblem(403, "This link lets you see this gate, not decide it",
-                                "It was sent to you so that you know the decision is late. Only "
-                                "the approvers it is assigned to can decide.")
-        view = await run_in_threadpool(read_gate, visit)
-        if view["task"].state not in LIVE or not view["actionable"]:
-            raise PortalProblem(409, "This gate is not open for your decision",
-                                "The gate is closed or your part of it is done. Reload the "
-                                "approval page to see where it stands.")
-        form = DecisionForm.parse(posted, view["roles"])
-        form.check_signature(view["viewer"].name)
-        document = view["document"]
-        if not view["can_decide"]:
-            form.errors["document"] = "There is no verified document to decide on yet."
-        elif form.document_sha256 != document.sha256:
-            form.errors["document"] = (
-                "The document has changed since you opened the page. Review the current version "
-                f"(SHA-256 {document.sha256[:12]}…) and decide again.")
-        step = str(posted.get("step") or "")
-        if form.errors or step == "edit":
-            status = 400 if form.errors and step != "edit" else 200
-            if step == "edit":
-                form.errors = {}
-            return portal.page(request, "approval.html.j2", status=status, scope=visit.scope,
-                               form=form, recorded=None, **view)
-        if step != "confirm":
-            return portal.page(request, "approval_confirm.html.j2", scope=visit.scope,
-                               form=form, **view)
-        decision_id = await run_in_threadpool(record, visit, form)
-        background.add_task(portal.deliver, visit.cycle_id)
-        return RedirectResponse(f"{visit.base}/approve?recorded={decision_id}", status_code=303)
-
-    return api
+@router.post("/t/{token}/approve")
+async def approve(request: Request, portal: PortalDep, visit: VisitDep,
+                  background: BackgroundTasks) -> Response:
+    posted = await portal.form(request)
+    portal.check_csrf(request, posted, visit.scope)
+    if not visit.own:
+        raise PortalProblem(403, "This link lets you see this gate, not decide it",
+                            "It was sent to you so that you know the decision is late. Only "
+                            "the approvers it is assigned to can decide.")
+    view = await run_in_threadpool(read_gate, portal, visit)
+    if view["task"].state not in LIVE or not view["actionable"]:
+        raise PortalProblem(409, "This gate is not open for your decision",
+                            "The gate is closed or your part of it is done. Reload the "
+                            "approval page to see where it stands.")
+    form = DecisionForm.parse(posted, view["roles"])
+    form.check_signature(view["viewer"].name)
+    document = view["document"]
+    if not view["can_decide"]:
+        form.errors["document"] = "There is no verified document to decide on yet."
+    elif form.document_sha256 != document.sha256:
+        form.errors["document"] = (
+            "The document has changed since you opened the page. Review the current version "
+            f"(SHA-256 {document.sha256[:12]}…) and decide again.")
+    step = str(posted.get("step") or "")
+    if form.errors or step == "edit":
+        status = 400 if form.errors and step != "edit" else 200
+        if step == "edit":
+            form.errors = {}
+        return portal.page(request, "approval.html.j2", status=status, scope=visit.scope,
+                           form=form, recorded=None, **view)
+    if step != "confirm":
+        return portal.page(request, "approval_confirm.html.j2", scope=visit.scope,
+                           form=form, **view)
+    decision_id = await run_in_threadpool(record, portal, visit, form)
+    background.add_task(portal.deliver, visit.cycle_id)
+    return RedirectResponse(f"{visit.base}/approve?recorded={decision_id}", status_code=303)

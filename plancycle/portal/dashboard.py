@@ -31,8 +31,10 @@ from sqlalchemy.orm import Session
 
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
-from plancycle.portal.app import Portal, PortalProblem, client_of
+from plancycle.portal.deps import PortalDep
+from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
+from plancycle.portal.services import Portal, client_of
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -256,111 +258,114 @@ def dashboard_view(session: Session, cycle_id: str, today: date, calendar: Worki
     }
 
 
-def router(portal: Portal) -> APIRouter:
-    api = APIRouter()
-    rt = portal.runtime
+router = APIRouter()
+
+
+def _enabled(portal: Portal) -> None:
+    if not portal.settings.planner_token:
+        raise PortalProblem(503, "The planner's dashboard is switched off",
+                            "Set PLANCYCLE_PLANNER_TOKEN in the portal's environment to a "
+                            "long random secret and restart the portal to use it.")
+
+
+def _signed_in(request: Request, portal: Portal) -> bool:
+    _enabled(portal)
+    return portal.planner_sessions.valid(request.cookies.get(PLANNER_COOKIE))
+
+
+def _to_login() -> Response:
+    return RedirectResponse("/planner/login", status_code=303)
+
+
+@router.get("/planner/login", response_class=HTMLResponse)
+def login_page(request: Request, portal: PortalDep) -> Response:
+    _enabled(portal)
+    return portal.page(request, "planner_login.html.j2", scope="planner-login", error=None)
+
+
+@router.post("/planner/login")
+async def login(request: Request, portal: PortalDep) -> Response:
+    _enabled(portal)
     settings = portal.settings
+    client = client_of(request)
+    portal.too_many_attempts(request, "wrong tokens")
+    form = await portal.form(request)
+    portal.check_csrf(request, form, "planner-login")
+    given = form.get("token")
+    if not token_matches(given if isinstance(given, str) else None, settings.planner_token):
+        portal.limiter.failure(client)
+        return portal.page(request, "planner_login.html.j2", status=401,
+                           scope="planner-login",
+                           error="That is not the planner's token. Check it and try again.")
 
-    def enabled() -> None:
-        if not settings.planner_token:
-            raise PortalProblem(503, "The planner's dashboard is switched off",
-                                "Set PLANCYCLE_PLANNER_TOKEN in the portal's environment to a "
-                                "long random secret and restart the portal to use it.")
+    def audit_login() -> None:
+        with portal.runtime.register.session(actor="portal:planner") as session:
+            portal.audit(session, "portal:planner", "login", "portal", "planner",
+                         {"client": client})
 
-    def signed_in(request: Request) -> bool:
-        enabled()
-        return portal.planner_sessions.valid(request.cookies.get(PLANNER_COOKIE))
+    await run_in_threadpool(audit_login)
+    response = RedirectResponse("/planner", status_code=303)
+    response.set_cookie(PLANNER_COOKIE, portal.planner_sessions.issue(), httponly=True,
+                        samesite="lax", secure=settings.secure_cookies, path="/planner",
+                        max_age=settings.planner_session_hours * 3600)
+    return response
 
-    def to_login() -> Response:
-        return RedirectResponse("/planner/login", status_code=303)
 
-    @api.get("/planner/login", response_class=HTMLResponse)
-    def login_page(request: Request) -> Response:
-        enabled()
-        return portal.page(request, "planner_login.html.j2", scope="planner-login", error=None)
+@router.post("/planner/logout")
+async def logout(request: Request, portal: PortalDep) -> Response:
+    form = await portal.form(request)
+    portal.check_csrf(request, form, "planner")
+    response = RedirectResponse("/planner/login", status_code=303)
+    response.delete_cookie(PLANNER_COOKIE, path="/planner")
+    return response
 
-    @api.post("/planner/login")
-    async def login(request: Request) -> Response:
-        enabled()
-        client = client_of(request)
-        if portal.limiter.blocked(client):
-            raise PortalProblem(429, "Too many attempts",
-                                "Too many wrong tokens have been tried from your network. Wait a "
-                                "minute and try again.",
-                                headers={"Retry-After": str(settings.bad_link_window_seconds)})
-        form = await portal.form(request)
-        portal.check_csrf(request, form, "planner-login")
-        given = form.get("token")
-        if not token_matches(given if isinstance(given, str) else None, settings.planner_token):
-            portal.limiter.failure(client)
-            return portal.page(request, "planner_login.html.j2", status=401,
-                               scope="planner-login",
-                               error="That is not the planner's token. Check it and try again.")
 
-        def audit_login() -> None:
-            with rt.register.session(actor="portal:planner") as session:
-                portal.audit(session, "portal:planner", "login", "portal", "planner",
-                             {"client": client})
+@router.get("/planner", response_class=HTMLResponse)
+def cycles(request: Request, portal: PortalDep) -> Response:
+    if not _signed_in(request, portal):
+        return _to_login()
+    with portal.runtime.register.session(actor="portal:planner") as session:
+        rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
+    if len(rows) == 1:
+        return RedirectResponse(f"/planner/cycles/{rows[0].id}", status_code=303)
+    return portal.page(request, "planner_cycles.html.j2", scope="planner", cycles=rows)
 
-        await run_in_threadpool(audit_login)
-        response = RedirectResponse("/planner", status_code=303)
-        response.set_cookie(PLANNER_COOKIE, portal.planner_sessions.issue(), httponly=True,
-                            samesite="lax", secure=settings.secure_cookies, path="/planner",
-                            max_age=settings.planner_session_hours * 3600)
-        return response
 
-    @api.post("/planner/logout")
-    async def logout(request: Request) -> Response:
-        form = await portal.form(request)
-        portal.check_csrf(request, form, "planner")
-        response = RedirectResponse("/planner/login", status_code=303)
-        response.delete_cookie(PLANNER_COOKIE, path="/planner")
-        return response
+@router.get("/planner/cycles/{cycle_id}", response_class=HTMLResponse)
+def dashboard(request: Request, portal: PortalDep, cycle_id: str, page: int = 1,
+              revoked: str | None = None) -> Response:
+    if not _signed_in(request, portal):
+        return _to_login()
+    rt = portal.runtime
+    with rt.register.session(actor="portal:planner") as session:
+        view = dashboard_view(session, cycle_id, rt.clock.today(), rt.calendar,
+                              max(1, page), portal.settings.log_page_size)
+    return portal.page(request, "dashboard.html.j2", scope="planner",
+                       prefect_ui=portal.settings.prefect_ui_url, revoked=revoked, **view)
 
-    @api.get("/planner", response_class=HTMLResponse)
-    def cycles(request: Request) -> Response:
-        if not signed_in(request):
-            return to_login()
-        with rt.register.session(actor="portal:planner") as session:
-            rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
-        if len(rows) == 1:
-            return RedirectResponse(f"/planner/cycles/{rows[0].id}", status_code=303)
-        return portal.page(request, "planner_cycles.html.j2", scope="planner", cycles=rows)
 
-    @api.get("/planner/cycles/{cycle_id}", response_class=HTMLResponse)
-    def dashboard(request: Request, cycle_id: str, page: int = 1,
-                  revoked: str | None = None) -> Response:
-        if not signed_in(request):
-            return to_login()
-        with rt.register.session(actor="portal:planner") as session:
-            view = dashboard_view(session, cycle_id, rt.clock.today(), rt.calendar,
-                                  max(1, page), settings.log_page_size)
-        return portal.page(request, "dashboard.html.j2", scope="planner",
-                           prefect_ui=settings.prefect_ui_url, revoked=revoked, **view)
+@router.post("/planner/cycles/{cycle_id}/revoke")
+async def revoke(request: Request, portal: PortalDep, cycle_id: str) -> Response:
+    if not _signed_in(request, portal):
+        raise PortalProblem(403, "Sign in first", "Sign in to the planner's dashboard to "
+                            "withdraw links.")
+    form = await portal.form(request)
+    portal.check_csrf(request, form, "planner")
+    person_key = str(form.get("person") or "")
+    reason = str(form.get("reason") or "").strip()[:500] or None
+    rt = portal.runtime
 
-    @api.post("/planner/cycles/{cycle_id}/revoke")
-    async def revoke(request: Request, cycle_id: str) -> Response:
-        if not signed_in(request):
-            raise PortalProblem(403, "Sign in first", "Sign in to the planner's dashboard to "
-                                "withdraw links.")
-        form = await portal.form(request)
-        portal.check_csrf(request, form, "planner")
-        person_key = str(form.get("person") or "")
-        reason = str(form.get("reason") or "").strip()[:500] or None
+    def do_revoke() -> None:
+        with rt.register.session(actor="portal:planner", note="links revoked") as session:
+            if session.scalars(select(Person).where(Person.cycle_id == cycle_id,
+                                                    Person.key == person_key)).first() is None:
+                raise PortalProblem(404, "No such person",
+                                    f"There is no person '{person_key}' in this cycle.")
+            generation = revoke_links(session, cycle_id, person_key, rt.clock.now(), reason)
+            portal.audit(session, "portal:planner", "revoke_links", "link_generations",
+                         person_key, {"generation": generation, "reason": reason},
+                         cycle_id=cycle_id)
 
-        def do_revoke() -> None:
-            with rt.register.session(actor="portal:planner", note="links revoked") as session:
-                if session.scalars(select(Person).where(Person.cycle_id == cycle_id,
-                                                        Person.key == person_key)).first() is None:
-                    raise PortalProblem(404, "No such person",
-                                        f"There is no person '{person_key}' in this cycle.")
-                generation = revoke_links(session, cycle_id, person_key, rt.clock.now(), reason)
-                portal.audit(session, "portal:planner", "revoke_links", "link_generations",
-                             person_key, {"generation": generation, "reason": reason},
-                             cycle_id=cycle_id)
-
-        await run_in_threadpool(do_revoke)
-        return RedirectResponse(f"/planner/cycles/{cycle_id}?revoked={person_key}",
-                                status_code=303)
-
-    return api
+    await run_in_threadpool(do_revoke)
+    return RedirectResponse(f"/planner/cycles/{cycle_id}?revoked={person_key}",
+                            status_code=303)
