@@ -231,7 +231,7 @@ async def approve(request: Request, portal: PortalDep, visit: VisitDep,
                   background: BackgroundTasks) -> Response:
     posted = await portal.form(request)
     portal.check_csrf(request, posted, visit.scope)
-    if not visit.own:
+    if not visit.acts:
         raise PortalProblem(403, "This link lets you see this gate, not decide it",
                             "It was sent to you so that you know the decision is late. Only "
                             "the approvers it is assigned to can decide.")
@@ -259,6 +259,7 @@ async def approve(request: Request, portal: PortalDep, visit: VisitDep,
     if step != "confirm":
         return portal.page(request, "approval_confirm.html.j2", scope=visit.scope,
                            form=form, **view)
+    visit = await run_in_threadpool(portal.take_over, visit)
     decision_id = await run_in_threadpool(record, portal, visit, form)
     background.add_task(portal.deliver, visit.cycle_id)
     return RedirectResponse(f"{visit.base}/approve?recorded={decision_id}", status_code=303)

@@ -1,8 +1,10 @@
 """Pages for role holders, reached through their task link: my tasks, task, upload, DQ report.
 
-The link decides what a visitor may do. The person an assignment belongs to can complete
-it, hand it to their deputy, or upload its return; anyone else holding a link to it (a line
-manager or executive sent an escalation) sees who holds it and how late it is, read-only.
+The link decides what a visitor may do (:func:`plancycle.links.bind_link`). The person an
+assignment belongs to can complete it, hand it to their deputy, or upload its return; their
+deputy standing in or a recorded delegate can do the same (the task passes to them first,
+audited); someone sent an escalation about it (a line manager, an executive) sees who holds
+it and how late it is, read-only; anyone else is refused and told whom to ask.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from plancycle.assignments import (
     reassign,
 )
 from plancycle.config.model import TaskKind
+from plancycle.links import LinkNotBound, acting_for, bind_link
 from plancycle.notify.messages import MessageBuilder
 from plancycle.portal.deps import PortalDep, VisitDep
 from plancycle.portal.problems import PortalProblem
@@ -56,9 +59,18 @@ NOT_YOURS = ("This link lets you see this task, not act on it",
              "workforce planner.")
 
 
-def _forbid_unless_own(visit: Visit) -> None:
-    if not visit.own:
+def _forbid_unless_acts(visit: Visit) -> None:
+    if not visit.acts:
         raise PortalProblem(403, *NOT_YOURS)
+
+
+def _forbid_unless_own(visit: Visit) -> None:
+    _forbid_unless_acts(visit)
+    if not visit.own:
+        raise PortalProblem(403, "Only the person the task is assigned to can hand it over",
+                            f"You can act on this task for {visit.holder_name}, but handing "
+                            f"it to someone else is for {visit.holder_name} or the workforce "
+                            "planner to do.")
 
 
 def _role_names(session: Session, cycle_id: str) -> dict[str, str]:
@@ -96,7 +108,7 @@ def task_view(portal: Portal, session: Session, visit: Visit) -> dict[str, Any]:
     open_now = [a for a in task.assignments if a.state == AssignmentState.OPEN]
     holders_now = [session.get(Person, a.person_id).name for a in open_now]
     deputy = people.get(viewer.deputy_key or "")
-    actionable = visit.own and assignment.state == AssignmentState.OPEN and task.state in LIVE
+    actionable = visit.acts and assignment.state == AssignmentState.OPEN and task.state in LIVE
     behalf = session.get(Person, assignment.on_behalf_of_id) if assignment.on_behalf_of_id \
         else None
     return {
@@ -105,7 +117,8 @@ def task_view(portal: Portal, session: Session, visit: Visit) -> dict[str, Any]:
         "role_name": roles.get(task.role_key, task.role_key),
         "timing": timing(rt.calendar, today, assignment.due_on),
         "waiting": waiting, "holders_now": holders_now, "actionable": actionable,
-        "deputy": deputy if deputy and not deputy.absent and deputy.id != viewer.id else None,
+        "deputy": deputy if visit.own and deputy and not deputy.absent
+        and deputy.id != viewer.id else None,
         "uploads": _uploads_of(session, task, assignment.person_id)
         if task.kind == TaskKind.DATA_REQUEST else [],
         "is_gate": task.kind == TaskKind.GATE,
@@ -116,20 +129,31 @@ def task_view(portal: Portal, session: Session, visit: Visit) -> dict[str, Any]:
 
 
 def my_tasks_view(portal: Portal, session: Session, visit: Visit) -> dict[str, Any]:
+    """The person's open tasks, and those they may act on today as a deputy or delegate."""
     rt = portal.runtime
     today = rt.clock.today()
+    viewer = session.get(Person, visit.person_id)
+    others = acting_for(session, viewer, today)
     rows = session.execute(
         select(Assignment, Task, Stage).join(Task, Assignment.task_id == Task.id)
         .join(Stage, Task.stage_id == Stage.id)
-        .where(Assignment.person_id == visit.person_id, Assignment.state == AssignmentState.OPEN,
-               Task.state.in_(LIVE))
+        .where(Assignment.person_id.in_({visit.person_id} | others),
+               Assignment.state == AssignmentState.OPEN, Task.state.in_(LIVE))
         .order_by(Assignment.due_on, Task.sequence)).all()
-    items = [{"task": task, "stage": stage, "due_on": a.due_on,
-              "timing": timing(rt.calendar, today, a.due_on),
-              "href": portal.fresh_link(visit, a.id)} for a, task, stage in rows]
-    return {"visit": visit, "cycle": session.get(Cycle, visit.cycle_id),
-            "viewer": session.get(Person, visit.person_id), "items": items,
-            "overdue": sum(i["timing"]["overdue"] > 0 for i in items)}
+    items = []
+    for a, task, stage in rows:
+        behalf = None
+        if a.person_id != visit.person_id:
+            try:
+                binding = bind_link(session, viewer, a, today)
+            except LinkNotBound:
+                continue
+            behalf = f"for {binding.holder.name} ({binding.how})"
+        items.append({"task": task, "stage": stage, "due_on": a.due_on, "behalf": behalf,
+                      "timing": timing(rt.calendar, today, a.due_on),
+                      "href": portal.fresh_link(visit, a.id)})
+    return {"visit": visit, "cycle": session.get(Cycle, visit.cycle_id), "viewer": viewer,
+            "items": items, "overdue": sum(i["timing"]["overdue"] > 0 for i in items)}
 
 
 router = APIRouter()
@@ -180,8 +204,9 @@ async def complete(request: Request, portal: PortalDep, visit: VisitDep,
                    background: BackgroundTasks) -> Response:
     form = await portal.form(request)
     portal.check_csrf(request, form, visit.scope)
-    _forbid_unless_own(visit)
+    _forbid_unless_acts(visit)
     note = str(form.get("note") or "").strip()[:2000]
+    visit = await run_in_threadpool(portal.take_over, visit)
     await run_in_threadpool(do_complete, portal, visit, note)
     background.add_task(portal.deliver, visit.cycle_id)
     return RedirectResponse(f"{visit.base}?done=complete", status_code=303)
@@ -284,7 +309,7 @@ async def upload(request: Request, portal: PortalDep, visit: VisitDep) -> Respon
     limit = portal.settings.max_upload_bytes
     form = await portal.form(request, limit=limit + FORM_OVERHEAD)
     portal.check_csrf(request, form, visit.scope)
-    _forbid_unless_own(visit)
+    _forbid_unless_acts(visit)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return await run_in_threadpool(_upload_page, request, portal, visit, 400,
@@ -304,6 +329,7 @@ async def upload(request: Request, portal: PortalDep, visit: VisitDep) -> Respon
     if not sniffed.ok:
         return await run_in_threadpool(_upload_page, request, portal, visit, 415,
                                        sniffed.message + " Nothing was stored.")
+    visit = await run_in_threadpool(portal.take_over, visit)
     upload_id = await run_in_threadpool(do_upload, portal, visit, data,
                                         sanitise_name(file.filename))
     return RedirectResponse(f"{visit.base}/uploads/{upload_id}", status_code=303)

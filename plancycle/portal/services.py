@@ -19,7 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from plancycle.links import LinkClaims, LinkError, link_secret
+from plancycle.assignments import AssignmentError, reassign
+from plancycle.links import (
+    ASSIGNEE,
+    ESCALATION,
+    LinkClaims,
+    LinkError,
+    LinkNotBound,
+    bind_link,
+    link_secret,
+)
 from plancycle.portal.problems import LinkProblem, PortalProblem
 from plancycle.portal.render import render
 from plancycle.portal.security import (
@@ -32,7 +41,7 @@ from plancycle.portal.security import (
     limited_receive,
 )
 from plancycle.portal.settings import PortalSettings
-from plancycle.register.models import Assignment, AuditEntry, Person
+from plancycle.register.models import Assignment, AuditEntry, Person, Task
 from plancycle.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -40,7 +49,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Visit:
-    """A verified link: who is asking, about which assignment, and whether it is theirs."""
+    """A verified link bound to its person: who is asking, about which assignment, and how
+    they may use it (:func:`plancycle.links.bind_link`)."""
 
     token: str
     claims: LinkClaims
@@ -49,7 +59,20 @@ class Visit:
     person_name: str
     assignment_id: int
     task_id: int
-    own: bool  # the link's person holds this assignment (else: a manager's escalation view)
+    how: str            # assignee / deputy / delegate / escalation
+    holder_key: str     # whose assignment it is
+    holder_name: str
+
+    @property
+    def own(self) -> bool:
+        """The link's person holds the assignment."""
+        return self.how == ASSIGNEE
+
+    @property
+    def acts(self) -> bool:
+        """May act on it (the assignee, their deputy standing in, a recorded delegate); an
+        escalation's recipient only sees who holds it and how late it is."""
+        return self.how != ESCALATION
 
     @property
     def cycle_id(self) -> str:
@@ -166,8 +189,47 @@ class Portal:
             if assignment is None or person is None or assignment.cycle_id != claims.cycle:
                 self.limiter.failure(client)
                 raise LinkProblem("unknown")
-            return Visit(token, claims, person.id, person.key, person.name, assignment.id,
-                         assignment.task_id, own=assignment.person_id == person.id)
+            try:
+                binding = bind_link(session, person, assignment, self.runtime.clock.today())
+            except LinkNotBound as exc:
+                refusal = str(exc)
+                self.audit(session, f"portal:{person.key}", "link_refused", "assignments",
+                           assignment.id, {"person": person.key, "client": client,
+                                           "reason": refusal}, cycle_id=claims.cycle)
+            else:
+                return Visit(token, claims, person.id, person.key, person.name, assignment.id,
+                             assignment.task_id, binding.how, binding.holder.key,
+                             binding.holder.name)
+        raise PortalProblem(403, "This link is for someone else's task", refusal)
+
+    def take_over(self, visit: Visit) -> Visit:
+        """Before a deputy or delegate acts, the assignment passes to them (a reassignment,
+        audited with why), so the decision or upload is recorded as theirs, on behalf of the
+        holder. Returns the visit of their new assignment."""
+        if visit.own or not visit.acts:
+            return visit
+        rt = self.runtime
+        with rt.register.session(actor=visit.actor, note=f"{visit.how} acting in the portal"
+                                 ) as session:
+            assignment = session.get(Assignment, visit.assignment_id)
+            task = session.get(Task, assignment.task_id)
+            holder = session.get(Person, assignment.person_id)
+            person = session.get(Person, visit.person_id)
+            try:
+                new = reassign(session, task, holder, person, rt.clock.now(),
+                               f"{person.name} acted as {holder.name}'s {visit.how} in the "
+                               "portal")
+            except AssignmentError as exc:
+                raise PortalProblem(409, "You cannot act on this task", str(exc)) from None
+            session.flush()
+            self.audit(session, visit.actor, "take_over", "assignments", new.id,
+                       {"task": task.key, "from": holder.key, "as": visit.how},
+                       cycle_id=visit.cycle_id)
+            new_id = new.id
+        token = rt.links.token(visit.person_key, new_id, visit.cycle_id)
+        return Visit(token, rt.links.verify(token), visit.person_id, visit.person_key,
+                     visit.person_name, new_id, visit.task_id, ASSIGNEE, visit.person_key,
+                     visit.person_name)
 
     def fresh_link(self, visit: Visit, assignment_id: int) -> str:
         """A path to another of the same person's assignments (my tasks)."""
