@@ -31,12 +31,20 @@ def serve_portal(host: Annotated[str, typer.Option(help="Address to listen on")]
     except ValueError as exc:
         raise UserError(str(exc)) from None
     app = create_app(Runtime.build(), settings)
-    console.print(f"Portal on http://{host}:{port}/ (task links use PLANCYCLE_PORTAL_URL)",
-                  highlight=False)
-    if not settings.planner_token:
-        console.print("The planner's dashboard is off: set PLANCYCLE_PLANNER_TOKEN to use it.",
+    console.print(f"Portal on http://{host}:{port}/ (people reach it at "
+                  f"{settings.public_url or 'PLANCYCLE_PORTAL_URL, not set'})", highlight=False)
+    if settings.oidc is not None:
+        console.print(f"Organisational sign-in: {settings.oidc.discovery_url}", highlight=False)
+    elif not settings.planner_token:
+        console.print("The planner's dashboard is off: configure organisational sign-in "
+                      "(PLANCYCLE_OIDC_*) or, locally, PLANCYCLE_PLANNER_TOKEN.",
                       highlight=False)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, access_log=False)
+    for warning in settings.warnings():
+        console.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
+    # Forwarded headers are handled inside the app, trusted only from
+    # PLANCYCLE_TRUSTED_PROXIES (see plancycle.portal.app), so uvicorn's own handling is off.
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, access_log=False,
+                server_header=False)
 
 
 @link_app.command("revoke")

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from plancycle.portal import approvals, dashboard, public, roleholder
 from plancycle.portal.problems import LINK_PROBLEMS, LinkProblem, PortalProblem
@@ -31,7 +32,10 @@ def create_app(runtime: Runtime, settings: PortalSettings | None = None) -> Fast
     portal = Portal(runtime, settings)
     app = FastAPI(title="plancycle portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.https)
+    # Outermost: the client address and scheme come from X-Forwarded-* only when the
+    # connection is from a configured proxy (PLANCYCLE_TRUSTED_PROXIES; none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(PortalProblem)

@@ -2,7 +2,8 @@
 
 - **Security headers** on every response: a strict Content-Security-Policy (own scripts and
   styles only, ``frame-ancestors 'none'``), ``nosniff``, and ``Referrer-Policy: no-referrer``
-  because task links carry their token in the path.
+  because task links carry their token in the path; on an https deployment also
+  ``Strict-Transport-Security`` (HSTS), and ``Secure`` on every cookie.
 - **CSRF**: a random cookie plus a form field that is an HMAC of that cookie *and* the scope
   of the page (the link's person and assignment, or the planner). A forged form from another
   site has neither; a form copied from another link has the wrong scope.
@@ -37,6 +38,8 @@ PLANNER_COOKIE = "pc_planner"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+#: One year, subdomains included: what the NCSC and the HSTS preload list expect.
+HSTS = "max-age=31536000; includeSubDomains"
 #: Generated documents carry their own inline styles and data: images; they are shown as a
 #: sandboxed page that can run nothing.
 DOCUMENT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
@@ -53,10 +56,19 @@ HEADERS = {
 
 
 class SecurityHeaders:
-    """ASGI middleware adding the headers (a route may set its own CSP, e.g. documents)."""
+    """ASGI middleware adding the headers (a route may set its own CSP, e.g. documents).
 
-    def __init__(self, app: Any) -> None:
+    ``hsts``: the portal is served over https (``PLANCYCLE_PORTAL_URL``). ``form_targets``:
+    origins a form may lead to besides the portal (the sign-in provider, whose sign-out page
+    a sign-out form redirects to: browsers apply ``form-action`` to redirects too).
+    """
+
+    def __init__(self, app: Any, hsts: bool = False, form_targets: tuple[str, ...] = ()
+                 ) -> None:
         self.app = app
+        self.csp = CSP.replace("form-action 'self'",
+                               " ".join(("form-action 'self'", *form_targets)))
+        self.hsts = hsts
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,7 +80,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                wanted = {**HEADERS, "Content-Security-Policy": CSP}
+                wanted = {**HEADERS, "Content-Security-Policy": self.csp}
+                if self.hsts:
+                    wanted["Strict-Transport-Security"] = HSTS
                 if not path.startswith("/static/"):
                     # Pages hold personal task data and tokens: never cache them.
                     wanted["Cache-Control"] = "no-store"
