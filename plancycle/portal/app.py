@@ -4,12 +4,15 @@ This module is the portal's composition root and nothing imports it back: it bui
 :class:`~plancycle.portal.services.Portal` (settings, CSRF, rate limits, sessions), stores it
 on the application for the dependencies in :mod:`plancycle.portal.deps`, adds the security
 middleware and error pages, and includes the routers — :mod:`~plancycle.portal.public`,
-:mod:`~plancycle.portal.roleholder` (task links), :mod:`~plancycle.portal.approvals` (gates)
+:mod:`~plancycle.portal.signin` (organisational sign-in), :mod:`~plancycle.portal.roleholder`
+(task links), :mod:`~plancycle.portal.approvals` (gates)
 and :mod:`~plancycle.portal.dashboard` (the planner). See :mod:`plancycle.portal.security`
 for the defences.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -17,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from plancycle.portal import approvals, dashboard, public, roleholder
+from plancycle.portal import approvals, dashboard, public, roleholder, signin
 from plancycle.portal.problems import LINK_PROBLEMS, LinkProblem, PortalProblem
 from plancycle.portal.render import STATIC
 from plancycle.portal.security import BodyTooLarge, SecurityHeaders
@@ -32,7 +35,12 @@ def create_app(runtime: Runtime, settings: PortalSettings | None = None) -> Fast
     portal = Portal(runtime, settings)
     app = FastAPI(title="plancycle portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
-    app.add_middleware(SecurityHeaders, hsts=settings.https)
+    # The sign-out form is redirected to the provider's sign-out page: CSP form-action
+    # applies to redirects, so the provider's origin is allowed there.
+    provider = urlsplit(settings.oidc.discovery_url) if settings.oidc else None
+    app.add_middleware(SecurityHeaders, hsts=settings.https,
+                       form_targets=(f"{provider.scheme}://{provider.netloc}",) if provider
+                       else ())
     # Outermost: the client address and scheme come from X-Forwarded-* only when the
     # connection is from a configured proxy (PLANCYCLE_TRUSTED_PROXIES; none by default).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
@@ -67,6 +75,6 @@ def create_app(runtime: Runtime, settings: PortalSettings | None = None) -> Fast
                            message="There is nothing here. Use the link in your most recent "
                                    "email about the task.")
 
-    for module in (public, roleholder, approvals, dashboard):
+    for module in (public, signin, roleholder, approvals, dashboard):
         app.include_router(module.router)
     return app

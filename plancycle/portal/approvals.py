@@ -4,6 +4,11 @@ A decision is made in two steps: the form (approve / approve with conditions / r
 no choice made for the approver, and a typed-name signature), then a confirmation page
 that repeats exactly what will be recorded. Only the confirmed post calls
 :func:`plancycle.signoff.decide`, on the document hash the approver was shown.
+
+A gate configured with ``sign_in: true`` also needs organisational sign-in: the link is not
+enough, the signed-in identity must be the person the link is for (the approver, or their
+deputy or delegate standing in). Refusals are audited with the identity, and so is the
+decision.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from starlette.datastructures import FormData
 
 from plancycle.config.model import TaskKind
 from plancycle.portal.deps import PortalDep, VisitDep
+from plancycle.portal.oidc import Identity
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.roleholder import LIVE, task_view
 from plancycle.portal.security import DOCUMENT_CSP
-from plancycle.portal.services import Portal, Visit
+from plancycle.portal.services import Portal, Visit, client_of
+from plancycle.portal.signin import audit_identity, people_of, sign_in_url, signed_in
 from plancycle.register.models import (
     Decision,
     DQResult,
@@ -179,16 +186,64 @@ def read_gate(portal: Portal, visit: Visit) -> dict[str, Any]:
         return gate_view(portal, visit, session)
 
 
+class SignInFirst(Exception):
+    """The gate needs organisational sign-in and the browser has none: go and sign in."""
+
+
+def gate_needs_sign_in(portal: Portal, visit: Visit) -> bool:
+    with portal.runtime.register.session(actor=visit.actor) as session:
+        task = session.get(Task, visit.task_id)
+        return bool(((task.settings or {}).get("gate") or {}).get("sign_in"))
+
+
+def approver_identity(request: Request, portal: Portal, visit: Visit) -> Identity | None:
+    """The signed-in identity deciding this gate, when the gate asks for one.
+
+    None: the gate does not ask for sign-in. Raises :class:`SignInFirst` when nobody is
+    signed in, and a 403 (audited) when the signed-in person is not the link's person.
+    """
+    if not gate_needs_sign_in(portal, visit):
+        return None
+    if portal.oidc is None:
+        raise PortalProblem(503, "Sign-in is needed for this decision",
+                            "This gate asks approvers to sign in with their organisational "
+                            "account, but the portal has no sign-in configured. Tell the "
+                            "workforce planner.")
+    identity = signed_in(request, portal)
+    if identity is None:
+        raise SignInFirst()
+    with portal.runtime.register.session(actor=visit.actor) as session:
+        keys = {p.key for p in people_of(session, identity, visit.cycle_id)}
+    if visit.person_key in keys:
+        return identity
+    audit_identity(portal, "approval_refused", identity,
+                   {"client": client_of(request), "link_for": visit.person_key,
+                    "assignment": visit.assignment_id, "signed_in_as": sorted(keys)},
+                   cycle_id=visit.cycle_id)
+    raise PortalProblem(403, "You are signed in as someone else",
+                        f"This approval is for {visit.person_name}, but you are signed in as "
+                        f"{identity.label}. Sign out and sign in as {visit.person_name}, or "
+                        "ask the workforce planner to record you as their delegate.")
+
+
 @router.get("/t/{token}/approve", response_class=HTMLResponse)
 def approval_page(request: Request, portal: PortalDep, visit: VisitDep,
                   recorded: int | None = None) -> Response:
+    try:
+        approver_identity(request, portal, visit)
+    except SignInFirst:
+        return RedirectResponse(sign_in_url(f"{visit.base}/approve"), status_code=303)
     view = read_gate(portal, visit)
     return portal.page(request, "approval.html.j2", scope=visit.scope, form=DecisionForm(),
                        recorded=recorded, **view)
 
 
 @router.get("/t/{token}/document")
-def document(portal: PortalDep, visit: VisitDep) -> Response:
+def document(request: Request, portal: PortalDep, visit: VisitDep) -> Response:
+    try:
+        approver_identity(request, portal, visit)
+    except SignInFirst:
+        return RedirectResponse(sign_in_url(f"{visit.base}/approve"), status_code=303)
     view = read_gate(portal, visit)
     doc = view["document"]
     if doc is None or view["document_missing"]:
@@ -202,7 +257,8 @@ def document(portal: PortalDep, visit: VisitDep) -> Response:
         "Content-Disposition": f'inline; filename="{doc.kind}-v{doc.version}{path.suffix}"'})
 
 
-def record(portal: Portal, visit: Visit, form: DecisionForm) -> int:
+def record(portal: Portal, visit: Visit, form: DecisionForm,
+           identity: Identity | None = None) -> int:
     rt = portal.runtime
     with rt.register.session(actor=visit.actor, note="decided in the portal") as session:
         task = session.get(Task, visit.task_id)
@@ -219,7 +275,8 @@ def record(portal: Portal, visit: Visit, form: DecisionForm) -> int:
                      {"gate": task.key, "decision": form.verdict,
                       "document_sha256": form.document_sha256,
                       "conditions": [c.__dict__ for c in conditions or []],
-                      "reason": form.reason or None, "signature": form.signature},
+                      "reason": form.reason or None, "signature": form.signature,
+                      "identity": identity.audit() if identity else None},
                      cycle_id=visit.cycle_id)
         decision_id = decision.id
     rt.advance(visit.cycle_id, actor=visit.actor)
@@ -231,6 +288,13 @@ async def approve(request: Request, portal: PortalDep, visit: VisitDep,
                   background: BackgroundTasks) -> Response:
     posted = await portal.form(request)
     portal.check_csrf(request, posted, visit.scope)
+    try:
+        identity = await run_in_threadpool(approver_identity, request, portal, visit)
+    except SignInFirst:
+        raise PortalProblem(403, "Sign in to decide",
+                            "This gate needs you to sign in with your organisational account. "
+                            "Open the approval page again and sign in; nothing was recorded."
+                            ) from None
     if not visit.acts:
         raise PortalProblem(403, "This link lets you see this gate, not decide it",
                             "It was sent to you so that you know the decision is late. Only "
@@ -260,6 +324,6 @@ async def approve(request: Request, portal: PortalDep, visit: VisitDep,
         return portal.page(request, "approval_confirm.html.j2", scope=visit.scope,
                            form=form, **view)
     visit = await run_in_threadpool(portal.take_over, visit)
-    decision_id = await run_in_threadpool(record, portal, visit, form)
+    decision_id = await run_in_threadpool(record, portal, visit, form, identity)
     background.add_task(portal.deliver, visit.cycle_id)
     return RedirectResponse(f"{visit.base}/approve?recorded={decision_id}", status_code=303)

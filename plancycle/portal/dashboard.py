@@ -11,8 +11,10 @@ notification log, returns received, and links into Prefect's UI.
 - *green* — open and on track, or complete;
 - *grey* — not started yet.
 
-Behind the planner's token (``PLANCYCLE_PLANNER_TOKEN``): a login form sets a signed,
-expiring session cookie.
+Behind organisational sign-in (:mod:`plancycle.portal.signin`): the signed-in person must
+hold the ``workforce_planner`` role of the cycle. For local use and the demo only, without
+sign-in configured, the shared planner's token (``PLANCYCLE_PLANNER_TOKEN``) opens it
+through a login form that sets a signed, expiring session cookie.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ from plancycle.portal.deps import PortalDep
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
 from plancycle.portal.services import Portal, client_of
+from plancycle.portal.signin import (
+    audit_identity,
+    is_planner,
+    people_of,
+    sign_in_url,
+    signed_in,
+)
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -262,30 +271,59 @@ router = APIRouter()
 
 
 def _enabled(portal: Portal) -> None:
-    if not portal.settings.planner_token:
+    if portal.oidc is None and not portal.settings.planner_token:
         raise PortalProblem(503, "The planner's dashboard is switched off",
-                            "Set PLANCYCLE_PLANNER_TOKEN in the portal's environment to a "
-                            "long random secret and restart the portal to use it.")
+                            "Configure organisational sign-in (PLANCYCLE_OIDC_*, see the "
+                            "README) and restart the portal. For local use and the demo only, "
+                            "PLANCYCLE_PLANNER_TOKEN opens it with a shared token.")
 
 
-def _signed_in(request: Request, portal: Portal) -> bool:
+def _planner(request: Request, portal: Portal, cycle_id: str | None = None) -> str | None:
+    """Who is using the dashboard (the audit's actor), or None when they must sign in first.
+
+    With organisational sign-in, the signed-in person must hold the planner role in the
+    cycle (in some cycle, for the list); anyone else is refused, and the refusal audited.
+    Otherwise (local use, the demo) the shared token's session.
+    """
     _enabled(portal)
-    return portal.planner_sessions.valid(request.cookies.get(PLANNER_COOKIE))
+    if portal.oidc is None:
+        return "portal:planner" if portal.planner_sessions.valid(
+            request.cookies.get(PLANNER_COOKIE)) else None
+    identity = signed_in(request, portal)
+    if identity is None:
+        return None
+    with portal.runtime.register.session(actor=f"signin:{identity.label}") as session:
+        if any(is_planner(session, p) for p in people_of(session, identity, cycle_id)):
+            return f"signin:{identity.label}"
+    audit_identity(portal, "planner_refused", identity,
+                   {"client": client_of(request), "cycle": cycle_id}, cycle_id=cycle_id)
+    raise PortalProblem(403, "The dashboard is for the workforce planner",
+                        f"You are signed in as {identity.label}, who does not hold the "
+                        "workforce planner role in this cycle. Ask the workforce planner to "
+                        "add you to the role in the cycle YAML if you need the dashboard.")
 
 
-def _to_login() -> Response:
+def _to_login(request: Request, portal: Portal) -> Response:
+    if portal.oidc is not None:
+        return RedirectResponse(sign_in_url(request.url.path), status_code=303)
     return RedirectResponse("/planner/login", status_code=303)
 
 
 @router.get("/planner/login", response_class=HTMLResponse)
 def login_page(request: Request, portal: PortalDep) -> Response:
     _enabled(portal)
+    if portal.oidc is not None:  # planners sign in by name: the shared token is off
+        return RedirectResponse(sign_in_url("/planner"), status_code=303)
     return portal.page(request, "planner_login.html.j2", scope="planner-login", error=None)
 
 
 @router.post("/planner/login")
 async def login(request: Request, portal: PortalDep) -> Response:
     _enabled(portal)
+    if not portal.settings.token_allowed:
+        raise PortalProblem(403, "Sign in with your organisation's account",
+                            "The shared planner's token is switched off because "
+                            "organisational sign-in is configured.")
     settings = portal.settings
     client = client_of(request)
     portal.too_many_attempts(request, "wrong tokens")
@@ -322,10 +360,15 @@ async def logout(request: Request, portal: PortalDep) -> Response:
 
 @router.get("/planner", response_class=HTMLResponse)
 def cycles(request: Request, portal: PortalDep) -> Response:
-    if not _signed_in(request, portal):
-        return _to_login()
-    with portal.runtime.register.session(actor="portal:planner") as session:
+    actor = _planner(request, portal)
+    if actor is None:
+        return _to_login(request, portal)
+    identity = signed_in(request, portal)
+    with portal.runtime.register.session(actor=actor) as session:
         rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
+        if identity is not None:  # only the cycles they plan
+            mine = {p.cycle_id for p in people_of(session, identity) if is_planner(session, p)}
+            rows = [c for c in rows if c.id in mine]
     if len(rows) == 1:
         return RedirectResponse(f"/planner/cycles/{rows[0].id}", status_code=303)
     return portal.page(request, "planner_cycles.html.j2", scope="planner", cycles=rows)
@@ -334,10 +377,11 @@ def cycles(request: Request, portal: PortalDep) -> Response:
 @router.get("/planner/cycles/{cycle_id}", response_class=HTMLResponse)
 def dashboard(request: Request, portal: PortalDep, cycle_id: str, page: int = 1,
               revoked: str | None = None) -> Response:
-    if not _signed_in(request, portal):
-        return _to_login()
+    actor = _planner(request, portal, cycle_id)
+    if actor is None:
+        return _to_login(request, portal)
     rt = portal.runtime
-    with rt.register.session(actor="portal:planner") as session:
+    with rt.register.session(actor=actor) as session:
         view = dashboard_view(session, cycle_id, rt.clock.today(), rt.calendar,
                               max(1, page), portal.settings.log_page_size)
     return portal.page(request, "dashboard.html.j2", scope="planner",
@@ -346,7 +390,8 @@ def dashboard(request: Request, portal: PortalDep, cycle_id: str, page: int = 1,
 
 @router.post("/planner/cycles/{cycle_id}/revoke")
 async def revoke(request: Request, portal: PortalDep, cycle_id: str) -> Response:
-    if not _signed_in(request, portal):
+    actor = await run_in_threadpool(_planner, request, portal, cycle_id)
+    if actor is None:
         raise PortalProblem(403, "Sign in first", "Sign in to the planner's dashboard to "
                             "withdraw links.")
     form = await portal.form(request)
@@ -356,13 +401,13 @@ async def revoke(request: Request, portal: PortalDep, cycle_id: str) -> Response
     rt = portal.runtime
 
     def do_revoke() -> None:
-        with rt.register.session(actor="portal:planner", note="links revoked") as session:
+        with rt.register.session(actor=actor, note="links revoked") as session:
             if session.scalars(select(Person).where(Person.cycle_id == cycle_id,
                                                     Person.key == person_key)).first() is None:
                 raise PortalProblem(404, "No such person",
                                     f"There is no person '{person_key}' in this cycle.")
             generation = revoke_links(session, cycle_id, person_key, rt.clock.now(), reason)
-            portal.audit(session, "portal:planner", "revoke_links", "link_generations",
+            portal.audit(session, actor, "revoke_links", "link_generations",
                          person_key, {"generation": generation, "reason": reason},
                          cycle_id=cycle_id)
 

@@ -29,15 +29,18 @@ from plancycle.links import (
     bind_link,
     link_secret,
 )
+from plancycle.portal.oidc import OidcClient
 from plancycle.portal.problems import LinkProblem, PortalProblem
 from plancycle.portal.render import render
 from plancycle.portal.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
+    SESSION_COOKIE,
     BodyTooLarge,
     Csrf,
     PlannerSessions,
     RateLimiter,
+    SignIns,
     limited_receive,
 )
 from plancycle.portal.settings import PortalSettings
@@ -108,6 +111,11 @@ class Portal:
                                    settings.bad_link_window_seconds)
         self.planner_sessions = PlannerSessions(secret, runtime.clock,
                                                 settings.planner_session_hours)
+        #: Organisational sign-in (None: not configured); ID tokens are judged on the clock.
+        self.oidc = (OidcClient(settings.oidc, lambda: runtime.clock.now().timestamp())
+                     if settings.oidc is not None else None)
+        self.sign_ins = SignIns(secret, runtime.clock,
+                                settings.oidc.session_hours if settings.oidc else 8)
         self._deliver_lock = threading.Lock()
 
     # --- pages ------------------------------------------------------------------------------
@@ -119,8 +127,12 @@ class Portal:
         new_cookie = None
         if not cookie:
             cookie = new_cookie = Csrf.new_cookie()
+        found = (self.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
+                 if self.oidc is not None else None)
+        context.setdefault("signed_in_as", (found[0].name or found[0].label) if found else None)
         html = render(template, csrf_field=CSRF_FIELD,
                       csrf=self.csrf.field_for(cookie, scope) if scope else "",
+                      session_csrf=self.csrf.field_for(cookie, "session"),
                       today=self.runtime.clock.today(), **context)
         response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
         if new_cookie:
