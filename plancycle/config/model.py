@@ -59,6 +59,10 @@ class Person(Strict):
     deputy: Ident | None = None
     line_manager: Ident | None = None
     absent: bool = Field(default=False, description="Away: their deputy is assigned instead")
+    object_id: str | None = Field(
+        default=None, max_length=100,
+        description="Their identity at the organisation's sign-in provider (Entra ID object "
+                    "id, 'oid'); without it, sign-in matches the e-mail address")
 
     @field_validator("email")
     @classmethod
@@ -148,6 +152,9 @@ class Gate(Strict):
     document: Literal["plan", "exec_summary", "action_plan"] = "plan"
     on_reject_reopen: Ident | None = Field(
         default=None, description="Stage to go back to when rejected (default: the previous one)")
+    sign_in: bool = Field(
+        default=False, description="Approvers must sign in with their organisational account "
+                                   "(OpenID Connect) as well as open their link to decide")
 
 
 class Task(Strict):

@@ -338,6 +338,31 @@ class LinkGeneration(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class Delegation(Base):
+    """Someone recorded to act for a person on their tasks (``plancycle link delegate``).
+
+    A task link is honoured only for its assignee, their deputy standing in, or an active
+    delegate recorded here (see :func:`plancycle.links.bind_link`). ``task_key`` None: every
+    task of the person; ``ends_on`` None: until withdrawn. Rows are never deleted:
+    withdrawing sets ``withdrawn_at`` so the audit shows who could act when.
+    """
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(80))     # who delegates
+    delegate_key: Mapped[str] = mapped_column(String(80))   # who may act for them
+    task_key: Mapped[str | None] = mapped_column(String(80))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class Action(Base):
     """One Annex G action tracked through the year (the living plan).
 
