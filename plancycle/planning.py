@@ -193,7 +193,8 @@ def _parts(session: Session, uploads: list[Upload]) -> tuple[list[_Part], list[s
 
 def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
     """Load each kind's latest accepted upload(s) from the raw store; explain the rest."""
-    from plancycle.returns import UploadError, load_typed
+    from plancycle.returns import UploadError
+    from plancycle.typed_returns import read_accepted
 
     if session.get(Cycle, cycle_id) is None:
         raise PlanningError(f"no cycle '{cycle_id}' in the register")
@@ -216,8 +217,7 @@ def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
                 continue
             upload = good[-1]
             try:
-                frames.append(load_typed(Path(upload.stored_path), kind,
-                                         file_name=upload.original_name))
+                frames.append(read_accepted(upload, kind))
             except (OSError, UploadError) as exc:
                 problems.append(f"{whose}the accepted upload ({_label(upload)}) could not be "
                                 f"read back from the store ({exc}); upload it again")
