@@ -68,7 +68,7 @@ def _read_copy(path: Path, sha256: str, kind: str) -> pd.DataFrame | None:
     try:
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()
         if (table.schema.metadata or {}).get(_KEY) != _stamp(sha256, kind):
             return None
         frame = table.to_pandas()
