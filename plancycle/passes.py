@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from plancycle.chaser import ChaseResult
+    from plancycle.context import CycleContext
     from plancycle.engine import Progress
     from plancycle.notify.service import DeliveryReport
-    from plancycle.runtime import Runtime
 
 
 def chase_summary(result: ChaseResult) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def reconcile_summary(progress: Progress) -> dict[str, Any]:
     }
 
 
-def deliver(rt: Runtime, cycle_id: str | None = None,
+def deliver(rt: CycleContext, cycle_id: str | None = None,
             warn: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Send what is queued; ``warn`` hears about the first 20 failures (retried next pass)."""
     report = rt.deliver(cycle_id)
@@ -54,7 +54,7 @@ def deliver(rt: Runtime, cycle_id: str | None = None,
     return delivery_summary(report)
 
 
-def chased_cycles(rt: Runtime, cycle_id: str | None = None) -> list[str]:
+def chased_cycles(rt: CycleContext, cycle_id: str | None = None) -> list[str]:
     """The cycle named, or every cycle still running (the ones the chaser flow chases)."""
     if cycle_id:
         return [cycle_id]
@@ -66,7 +66,7 @@ def chased_cycles(rt: Runtime, cycle_id: str | None = None) -> list[str]:
         return list(session.scalars(select(Cycle.id).where(Cycle.state == CycleState.STARTED)))
 
 
-def chase(rt: Runtime, as_of: date | None = None, cycle_id: str | None = None,
+def chase(rt: CycleContext, as_of: date | None = None, cycle_id: str | None = None,
           warn: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The chaser flow's pass: chase each cycle as of a day, then deliver what is queued."""
     day = as_of or rt.clock.today()
@@ -76,7 +76,7 @@ def chase(rt: Runtime, as_of: date | None = None, cycle_id: str | None = None,
     return results
 
 
-def cycle_pass(rt: Runtime, cycle_id: str, warn: Callable[[str], None] | None = None
+def cycle_pass(rt: CycleContext, cycle_id: str, warn: Callable[[str], None] | None = None
                ) -> dict[str, Any]:
     """One pass of the annual-cycle flow: reconcile with today, deliver; the flow's totals."""
     progress = rt.advance(cycle_id)

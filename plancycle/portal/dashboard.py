@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
+from plancycle.notify.fallbacks import escalation_gaps
 from plancycle.portal.deps import PortalDep
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
@@ -264,6 +265,7 @@ def dashboard_view(session: Session, cycle_id: str, today: date, calendar: Worki
         "overdue": overdue, "returns": returns, "log": log, "log_total": total,
         "log_statuses": statuses, "page": page, "pages": max(1, -(-total // page_size)),
         "people": people, "rag_words": RAG_WORDS,
+        "escalation_gaps": escalation_gaps(session, cycle_id),
     }
 
 
