@@ -47,6 +47,8 @@ class StackOptions:
     durable: bool = True
     #: Start the sample trust's cycle in the register (a newcomer's first stack).
     sample: bool = False
+    #: More environment for the workers and the portal (e.g. a test's settings).
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,17 +166,37 @@ class Stack:
     def running(self, part: str) -> bool:
         return processes.alive(self._pid(part), self.home.root, part)
 
+    def _fingerprint(self, argv: list[str], env: dict[str, str]) -> str:
+        """What a process was started with: a change (a new PLANCYCLE_EMAIL_URL, another
+        worker limit) restarts it on the next ``up``."""
+        import hashlib
+        import json
+
+        keys = sorted(k for k in env if k.startswith(("PLANCYCLE_", "PREFECT_", "SSL_CERT")))
+        blob = json.dumps([argv, [(k, env[k]) for k in keys]])
+        return hashlib.sha256(blob.encode()).hexdigest()
+
     def _ensure_process(self, part: str, argv: list[str], env: dict[str, str],
                         port: int | None, report: UpReport) -> None:
+        fingerprint = self._fingerprint(argv, env)
         if self.running(part):
-            report.already.append(part)
-            return
+            if self.home.state().get("started_with", {}).get(part) == fingerprint:
+                report.already.append(part)
+                return
+            processes.stop(self._pid(part) or 0, self.home.root, part)
+            report.started.append(f"{part} (restarted: its settings changed)")
+            if port is not None:
+                processes.wait_until(lambda: not port_in_use(port), 10)
+        else:
+            report.started.append(part)
         if port is not None and port_in_use(port):
             raise StackError(f"{part}: port {port} on 127.0.0.1 is taken by another program; "
                              f"stop it, or edit 'ports' in {self.home.state_path}")
         self._record(part, processes.spawn(self.home.root, part, argv, env,
                                            self.home.log(part), cwd=ROOT))
-        report.started.append(part)
+        state = self.home.state()
+        state.setdefault("started_with", {})[part] = fingerprint
+        self.home.save_state(state)
 
     def _wait_http(self, part: str, url: str, timeout: float) -> None:
         import httpx
@@ -211,8 +233,8 @@ class Stack:
         revision = self._migrate()
         echo(f"postgres      {pg.url('plancycle')} (register at revision {revision})")
 
-        env = self._process_env()
-        server_env = {**env, "PREFECT_API_URL": "",
+        env = self._process_env(**options.env)
+        server_env = {**self._process_env(), "PREFECT_API_URL": "",
                       "PREFECT_API_DATABASE_CONNECTION_URL": pg.url("prefect", "asyncpg"),
                       "PREFECT_SERVER_API_HOST": "127.0.0.1",
                       "PREFECT_SERVER_API_PORT": str(self.home.port("prefect")),
