@@ -32,24 +32,34 @@ def _echo(line: str) -> None:
 @app.command("up")
 def up(
     home: HomeOpt = None,
-    workers: Annotated[int, typer.Option(help="Workers polling the pool", min=1)] = 2,
-    worker_limit: Annotated[int, typer.Option(
-        help="Flow runs each worker runs at once (0: no limit)", min=0)] = 4,
+    workers: Annotated[int | None, typer.Option(
+        help="Workers polling the pool [default: 2, or as last time]", min=1)] = None,
+    worker_limit: Annotated[int | None, typer.Option(
+        help="Flow runs each worker runs at once, 0 for no limit [default: 4, or as last "
+             "time]", min=0)] = None,
     sample: Annotated[bool, typer.Option(
         help="Start the sample trust's cycle in the register")] = False,
-    scheduler: Annotated[bool, typer.Option(
-        help="Run Prefect's scheduler (scheduled runs start on their own)")] = True,
+    scheduler: Annotated[bool | None, typer.Option(
+        "--scheduler/--no-scheduler",
+        help="Run Prefect's scheduler, so scheduled runs start on their own [default: on, "
+             "or as last time]")] = None,
 ) -> None:
-    """Bring the stack up (safe to run again: what runs is left running)."""
+    """Bring the stack up (safe to run again: what runs is left running).
+
+    Options not given keep their values from the last `stack up`.
+    """
     import time
 
-    from plancycle.stack import StackError, StackOptions, describe
+    from plancycle.stack import StackError, describe
 
     stack = _stack(home)
     started = time.monotonic()
+    options = stack.recorded_options(workers=workers, scheduler=scheduler)
+    if worker_limit is not None:
+        options.worker_limit = worker_limit or None
+    options.sample = sample
     try:
-        report = stack.up(StackOptions(workers=workers, worker_limit=worker_limit or None,
-                                       sample=sample, scheduler=scheduler), echo=_echo)
+        report = stack.up(options, echo=_echo)
     except StackError as exc:
         raise UserError(f"the stack did not come up: {exc}") from None
     if report.started:

@@ -143,10 +143,15 @@ class Stack:
             **self._channels(),
         }
 
-    def _process_env(self, **extra: str) -> dict[str, str]:
-        env = {**os.environ, **self.env(), "PREFECT_HOME": str(self.home.prefect_home),
-               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false",
-               "DO_NOT_TRACK": "1", **extra}
+    def _own_env(self, **extra: str) -> dict[str, str]:
+        """What the stack sets for its processes (on top of the environment of ``up``)."""
+        return {**self.env(), "PREFECT_HOME": str(self.home.prefect_home),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false",
+                "DO_NOT_TRACK": "1", **extra}
+
+    @staticmethod
+    def _full_env(own: dict[str, str]) -> dict[str, str]:
+        env = {**os.environ, **own}
         env.pop(processes.MARKER, None)
         return env
 
@@ -166,19 +171,20 @@ class Stack:
     def running(self, part: str) -> bool:
         return processes.alive(self._pid(part), self.home.root, part)
 
-    def _fingerprint(self, argv: list[str], env: dict[str, str]) -> str:
-        """What a process was started with: a change (a new PLANCYCLE_EMAIL_URL, another
-        worker limit) restarts it on the next ``up``."""
+    @staticmethod
+    def _fingerprint(argv: list[str], own: dict[str, str]) -> str:
+        """What the stack started a process with: a change (a new PLANCYCLE_EMAIL_URL,
+        another worker limit) restarts it on the next ``up``; the rest of the caller's
+        environment does not count."""
         import hashlib
         import json
 
-        keys = sorted(k for k in env if k.startswith(("PLANCYCLE_", "PREFECT_", "SSL_CERT")))
-        blob = json.dumps([argv, [(k, env[k]) for k in keys]])
+        blob = json.dumps([argv, sorted(own.items())])
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def _ensure_process(self, part: str, argv: list[str], env: dict[str, str],
+    def _ensure_process(self, part: str, argv: list[str], own: dict[str, str],
                         port: int | None, report: UpReport) -> None:
-        fingerprint = self._fingerprint(argv, env)
+        fingerprint = self._fingerprint(argv, own)
         if self.running(part):
             if self.home.state().get("started_with", {}).get(part) == fingerprint:
                 report.already.append(part)
@@ -192,7 +198,7 @@ class Stack:
         if port is not None and port_in_use(port):
             raise StackError(f"{part}: port {port} on 127.0.0.1 is taken by another program; "
                              f"stop it, or edit 'ports' in {self.home.state_path}")
-        self._record(part, processes.spawn(self.home.root, part, argv, env,
+        self._record(part, processes.spawn(self.home.root, part, argv, self._full_env(own),
                                            self.home.log(part), cwd=ROOT))
         state = self.home.state()
         state.setdefault("started_with", {})[part] = fingerprint
@@ -216,14 +222,27 @@ class Stack:
                              f"{self.home.log(part)}")
 
     # --- up -----------------------------------------------------------------------------------
+    def recorded_options(self, **changes: Any) -> StackOptions:
+        """The options of the last ``up`` (defaults the first time), with ``changes``."""
+        import dataclasses
+
+        known = {f.name for f in dataclasses.fields(StackOptions)}
+        saved = {k: v for k, v in self.home.state().get("options", {}).items() if k in known}
+        saved.pop("sample", None)  # a one-off action, not a setting
+        return StackOptions(**{**saved, **{k: v for k, v in changes.items() if v is not None}})
+
     def up(self, options: StackOptions | None = None, echo: Echo = print) -> UpReport:
-        """Bring every part up (what is running already is left running)."""
-        options = options or StackOptions()
+        """Bring every part up (what is running already is left running).
+
+        Without ``options`` the last ``up``'s are used, so running it again changes nothing.
+        """
+        import dataclasses
+
+        options = options or self.recorded_options()
         report = UpReport()
         self.home.create()
         state = self.home.state()
-        state["options"] = {"durable": options.durable, "workers": options.workers,
-                            "scheduler": options.scheduler}
+        state["options"] = dataclasses.asdict(options)
         self.home.save_state(state)
         self.home.secrets()
 
@@ -233,8 +252,8 @@ class Stack:
         revision = self._migrate()
         echo(f"postgres      {pg.url('plancycle')} (register at revision {revision})")
 
-        env = self._process_env(**options.env)
-        server_env = {**self._process_env(), "PREFECT_API_URL": "",
+        env = self._own_env(**options.env)
+        server_env = {**self._own_env(), "PREFECT_API_URL": "",
                       "PREFECT_API_DATABASE_CONNECTION_URL": pg.url("prefect", "asyncpg"),
                       "PREFECT_SERVER_API_HOST": "127.0.0.1",
                       "PREFECT_SERVER_API_PORT": str(self.home.port("prefect")),
@@ -287,7 +306,7 @@ class Stack:
                 orchestrator.expected_deployments() <= deployed:
             report.already.append("deployments")
             return
-        orchestrator.deploy(env, self.home.log("deploy"))
+        orchestrator.deploy(self._full_env(env), self.home.log("deploy"))
         state = self.home.state()
         state["deployed"] = fingerprint
         self.home.save_state(state)
