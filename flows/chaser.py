@@ -15,6 +15,7 @@ from prefect import flow
 from plancycle import runtime
 from plancycle.register.cycles import open_cycles
 from tasks.notify import chase_cycle, deliver_notifications
+from tasks.runs import current_deployment, start_runs
 
 
 def _run_name() -> str:
@@ -29,7 +30,9 @@ def chaser(as_of: date | None = None, cycle_id: str | None = None) -> dict[str, 
     """Chase every open assignment of one cycle (or all open cycles) as of a day.
 
     Without a cycle it chases every open cycle in the register, organisations' and ICS
-    system cycles alike (a system cycle chases organisations still to submit).
+    system cycles alike (a system cycle chases organisations still to submit): in a
+    deployment, one flow run per cycle on the work pool, so a region's chasing and sending
+    spread over the workers; run locally, one after the other in this run.
     """
     rt = runtime.current()
     day = as_of or rt.clock.today()
@@ -39,6 +42,10 @@ def chaser(as_of: date | None = None, cycle_id: str | None = None) -> dict[str, 
     else:
         with rt.register.session() as session:
             cycle_ids = open_cycles(session)
+        deployment = current_deployment()
+        if deployment is not None:
+            return {"cycles": start_runs(deployment, "cycle_id", cycle_ids,
+                                         as_of=day.isoformat())}
     for cid in cycle_ids:
         results[cid] = chase_cycle(cid, day)
     results["delivery"] = deliver_notifications(cycle_id)
