@@ -320,7 +320,7 @@ def decide(session: Session, task: Task, person: Person, verdict: Verdict | str,
             Decision.task_id == task.id, Decision.person_id == person.id,
             Decision.valid.is_(True))):
         earlier.valid = False  # one live decision per person: this one replaces it
-    session.flush()  # before the insert: one valid decision per person and gate (0004)
+    session.flush()  # before the insert: one valid decision per person and gate (migration 0006)
     decision = Decision(
         cycle_id=task.cycle_id, task_id=task.id, person_id=person.id, role_key=role,
         decision=verdict, conditions=[c.__dict__ for c in conditions],

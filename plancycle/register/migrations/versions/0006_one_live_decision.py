@@ -1,7 +1,7 @@
 """one live decision per person and gate (concurrent decisions count once)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006_one_live_decision
+Revises: 0005_portal_delegations
 Create Date: 2026-12-07 07:00:00
 
 Before this revision only the code kept one valid decision per approver and gate; two
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0004'
-down_revision: str | None = '0003'
+revision: str = '0006_one_live_decision'
+down_revision: str | None = '0005_portal_delegations'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
