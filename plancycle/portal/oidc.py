@@ -97,11 +97,19 @@ class OidcClient:
         self._fetched_at = 0.0
         self._keys: KeySet | None = None
         self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        """One connection pool to the provider (its TLS context built once)."""
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+            return self._http
 
     # --- discovery --------------------------------------------------------------------------
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            response = httpx.get(url, timeout=HTTP_TIMEOUT, follow_redirects=False)
+            response = self._client().get(url)
             response.raise_for_status()
             data = response.json()
         except Exception as exc:
