@@ -1,5 +1,6 @@
-"""The planner's dashboard: the cycle as a Gantt chart with RAG, the overdue list, the
-notification log, returns received, and links into Prefect's UI.
+"""The planner's dashboard: the cycle as a Gantt chart with RAG, the overdue list, the action
+plan (:mod:`plancycle.portal.action_plan`), the notification log, returns received, and links
+into Prefect's UI.
 
 **RAG rule** (per stage, on the portal's clock, in working days):
 
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
+from plancycle.portal.action_plan import action_rows, overdue_checkins
 from plancycle.portal.deps import PortalDep
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
@@ -264,6 +266,9 @@ def dashboard_view(session: Session, cycle_id: str, today: date, calendar: Worki
         "overdue": overdue, "returns": returns, "log": log, "log_total": total,
         "log_statuses": statuses, "page": page, "pages": max(1, -(-total // page_size)),
         "people": people, "rag_words": RAG_WORDS,
+        "actions": action_rows(session, cycle_id, today),
+        "late_checkins": overdue_checkins(session, cycle_id, [
+            (o.task_key, o.person, o.due_on, o.days) for o in overdue]),
     }
 
 
