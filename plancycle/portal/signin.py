@@ -75,9 +75,7 @@ def is_planner(session: Session, person: Person) -> bool:
 # --- the request's identity ----------------------------------------------------------------
 
 def signed_in(request: Request, portal: Portal) -> Identity | None:
-    found = portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE)) \
-        if portal.sign_ins is not None else None
-    return found[0] if found else None
+    return portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
 
 
 def sign_in_url(next_path: str) -> str:
@@ -156,7 +154,7 @@ async def callback(request: Request, portal: PortalDep, code: str | None = None,
         return await refuse("state", "The sign-in had expired or did not start here. Start "
                             "again from the portal.")
     try:
-        identity, raw = await run_in_threadpool(
+        identity, _ = await run_in_threadpool(
             client.exchange, code, _base(request, portal) + "/signin/callback",
             pending["verifier"], pending["nonce"])
     except SignInRefused as exc:
@@ -174,7 +172,7 @@ async def callback(request: Request, portal: PortalDep, code: str | None = None,
     await run_in_threadpool(audit_identity, portal, "sign_in", identity,
                             {**where, "people": people})
     response = RedirectResponse(pending["next"], status_code=303)
-    response.set_cookie(SESSION_COOKIE, portal.sign_ins.issue(identity, raw), httponly=True,
+    response.set_cookie(SESSION_COOKIE, portal.sign_ins.issue(identity), httponly=True,
                         samesite="lax", secure=portal.settings.secure_cookies, path="/",
                         max_age=portal.sign_ins.max_age)
     response.delete_cookie(PENDING_COOKIE, path="/signin")
@@ -199,10 +197,9 @@ async def sign_out(request: Request, portal: PortalDep) -> Response:
                              token if isinstance(token, str) else None, "session"):
         raise PortalProblem(403, "This form could not be accepted",
                             "The sign-out form had expired. Reload the page and try again.")
-    found = portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
+    identity = portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
     target = "/signed-out"
-    if found is not None:
-        identity, raw = found
+    if identity is not None:
         await run_in_threadpool(audit_identity, portal, "sign_out", identity,
                                 {"client": client_of(request)})
         try:
@@ -211,7 +208,7 @@ async def sign_out(request: Request, portal: PortalDep) -> Response:
             end = None
         if end:
             target = end + ("&" if "?" in end else "?") + urlencode({
-                "id_token_hint": raw, "client_id": client.settings.client_id,
+                "client_id": client.settings.client_id,
                 "post_logout_redirect_uri": _base(request, portal) + "/signed-out"})
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
