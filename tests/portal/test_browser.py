@@ -209,7 +209,9 @@ def test_a_role_holder_fixes_a_broken_return_from_the_link_in_their_email(live: 
     assert live.mailbox.latest("lucy.fernandes@riverside.nhs.uk", "Staff in post")
 
 
-def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
+def open_executive_gate(live: Live, sign_in: bool = False) -> tuple[str, str]:
+    """The executive gate opened with the draft plan, its approvers emailed: (Helen's link,
+    the plan's SHA-256). ``sign_in``: the gate as ``sign_in: true`` in the YAML."""
     rt, clock = live.runtime, live.clock
     drive_until_open(rt, clock, "medical_review")   # the executive reviews are open
     quietly(rt)                                     # the year so far, not in the mailbox
@@ -219,11 +221,20 @@ def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
                             ("medical_review", "james.whitfield")):
             complete_assignment(session, find_task(session, CYCLE, key),
                                 find_person(session, CYCLE, person), clock.now())
+        if sign_in:
+            gate = find_task(session, CYCLE, "executive_gate")
+            gate.settings = {**gate.settings, "gate": {**gate.settings["gate"], "sign_in": True}}
     rt.advance(CYCLE)   # the gate opens: its approvers are asked to decide
     rt.deliver(CYCLE)
     mail = live.mailbox.latest("helen.shaw@riverside.nhs.uk", "Executive approval")
+    return mail.task_link(live.url), sha
 
-    page.goto(mail.task_link(live.url))
+
+def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
+    rt = live.runtime
+    link, sha = open_executive_gate(live)
+
+    page.goto(link)
     page.get_by_role("link", name="Review the document and decide").click()
     page.wait_for_selector("legend:has-text('What is your decision')")
     assert sha in page.locator("main").inner_text()
@@ -273,22 +284,10 @@ def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
 def test_an_executive_signs_in_with_their_organisation_and_approves(live_signin: Live, page,
                                                                    provider: Provider):
     live = live_signin
-    rt, clock = live.runtime, live.clock
-    drive_until_open(rt, clock, "medical_review")
-    quietly(rt)
-    sha = register_plan(rt, data_home() / "documents", clock.now())
-    with rt.register.session(actor="setup") as session:
-        for key, person in (("nursing_review", "grace.mensah"),
-                            ("medical_review", "james.whitfield")):
-            complete_assignment(session, find_task(session, CYCLE, key),
-                                find_person(session, CYCLE, person), clock.now())
-        gate = find_task(session, CYCLE, "executive_gate")  # as `sign_in: true` in the YAML
-        gate.settings = {**gate.settings, "gate": {**gate.settings["gate"], "sign_in": True}}
-    rt.advance(CYCLE)
-    rt.deliver(CYCLE)
-    mail = live.mailbox.latest("helen.shaw@riverside.nhs.uk", "Executive approval")
+    rt = live.runtime
+    link, sha = open_executive_gate(live, sign_in=True)
 
-    page.goto(mail.task_link(live.url))
+    page.goto(link)
     page.get_by_role("link", name="Review the document and decide").click()
     # The link alone is not enough for this gate: off to the organisation's sign-in page.
     page.wait_for_selector("h1:has-text('Sign in to your account')")
