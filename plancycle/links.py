@@ -179,12 +179,18 @@ class SignedLinks:
 class TaskLinks(SignedLinks):
     salt = "plancycle.task-link"
 
-    def token(self, person: str, assignment: int, cycle: str) -> str:
+    def token(self, person: str, assignment: int, cycle: str,
+              generation: int | None = None) -> str:
+        """``generation``: the person's link generation when the caller has just read it
+        (a chaser pass reads every person's once instead of once per link)."""
+        if generation is None:
+            generation = self._generation(cycle, person)
         return self._serializer.dumps({"p": person, "a": assignment, "c": cycle,
-                                       "g": self._generation(cycle, person)})
+                                       "g": generation})
 
-    def url(self, person: str, assignment: int, cycle: str) -> str:
-        return f"{self.base_url}/t/{self.token(person, assignment, cycle)}"
+    def url(self, person: str, assignment: int, cycle: str,
+            generation: int | None = None) -> str:
+        return f"{self.base_url}/t/{self.token(person, assignment, cycle, generation)}"
 
     def verify(self, token: str) -> LinkClaims:
         return self._verified(token, lambda data: LinkClaims(

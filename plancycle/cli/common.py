@@ -31,11 +31,16 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
 
 
 def load_or_exit(path: str) -> CycleConfig:
+    """The cycle file, or exit 2 listing every problem; warnings are printed, not fatal."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         console_err.print(str(exc), highlight=False, markup=False, emoji=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    for warning in config.warnings:
+        console_err.print(str(warning), style="yellow", highlight=False, markup=False,
+                          emoji=False, soft_wrap=True)
+    return config
 
 
 def open_register(clock: Clock | None = None, as_of: date | None = None) -> Register:

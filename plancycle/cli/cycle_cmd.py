@@ -61,12 +61,15 @@ def calendar(cycle: CycleOpt = None) -> None:
 @app.command("status")
 def status(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
     """Every task: stage, role, assignee, due date, state and working days overdue."""
+    from plancycle.notify.fallbacks import escalation_gaps
+
     day = parse_day(as_of)
     register = open_register(as_of=day)
     cycle_id = resolve_cycle_id(register, cycle)
     today = register.clock.today()
     with register.session() as session:
         rows = cycle_status(session, cycle_id, today)
+        gaps = escalation_gaps(session, cycle_id)
     table = Table(title=f"{cycle_id} as of {today:%a %d %b %Y}")
     for col in ("stage", "task", "role", "assignee", "due", "state", "days overdue"):
         table.add_column(col, overflow="fold")
@@ -75,3 +78,11 @@ def status(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
         table.add_row(row.stage, row.task, row.role, ", ".join(row.assignees) or "—",
                       f"{row.due_on:%d %b %Y}", row.state, late)
     console.print(table)
+    if gaps:
+        console.print(f"[bold red]{len(gaps)} escalation(s) had nobody to receive them[/] — "
+                      "name a line manager, deputy or role holder in the cycle's YAML:")
+        for gap in gaps:
+            told = (f"told {', '.join(gap.told)} instead" if gap.told
+                    else "nobody could be told")
+            console.print(f"  {gap.task_key} ({gap.assignee}, due {gap.due_on:%d %b}): meant for "
+                          f"{gap.wanted_text}; {told}", markup=False, highlight=False)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from plancycle.calendar import WorkingCalendar
-from plancycle.config.checks import check_config
+from plancycle.config.checks import check_config, config_warnings
 from plancycle.config.model import CycleConfig
 from plancycle.config.problems import ConfigError, ConfigProblem, Path
 
@@ -71,6 +71,7 @@ def parse_config(text: str, file: str = "<config>",
     problems = check_config(config, calendar)
     if problems:
         raise ConfigError(file, [p.located(file, lines) for p in problems])
+    config._warnings = [w.located(file, lines) for w in config_warnings(config, calendar)]
     return config
 
 

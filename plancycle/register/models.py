@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -261,6 +262,7 @@ class Notification(Base):
     """One message to one person on one channel, keyed so it is never sent twice."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_deliverable", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -280,6 +282,10 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None]
     #: iCalendar (.ics) attached to an email: the task's due date (see plancycle.icalendar).
     ics: Mapped[str | None] = mapped_column(Text)
+    #: Which deliverer last claimed the message (host:pid:nonce), and until when no other may
+    #: take it: a deliverer that dies mid-pass leaves its claims to expire, never to be lost.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None]
 
 
 class SubmissionRecord(Base):

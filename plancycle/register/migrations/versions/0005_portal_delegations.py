@@ -1,7 +1,7 @@
 """portal: delegations (who may act through a task link for someone else)
 
-Revision ID: 0004_portal_delegations
-Revises: 0003
+Revision ID: 0005_portal_delegations
+Revises: 0004
 Create Date: 2026-12-01 10:00:00.000000
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import plancycle.register.models
 
 
-revision: str = '0004_portal_delegations'
-down_revision: str | None = '0003'
+revision: str = '0005_portal_delegations'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
