@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
 from plancycle.portal.action_plan import action_rows, overdue_checkins
-from plancycle.portal.deps import PortalDep
+from plancycle.portal.deps import IdentityDep, PortalDep, signed_in
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
 from plancycle.portal.services import Portal, client_of
@@ -44,7 +44,6 @@ from plancycle.portal.signin import (
     is_planner,
     people_of,
     sign_in_url,
-    signed_in,
 )
 from plancycle.register.models import (
     Assignment,
@@ -364,11 +363,10 @@ async def logout(request: Request, portal: PortalDep) -> Response:
 
 
 @router.get("/planner", response_class=HTMLResponse)
-def cycles(request: Request, portal: PortalDep) -> Response:
+def cycles(request: Request, portal: PortalDep, identity: IdentityDep) -> Response:
     actor = _planner(request, portal)
     if actor is None:
         return _to_login(request, portal)
-    identity = signed_in(request, portal)
     with portal.runtime.register.session(actor=actor) as session:
         rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
         if identity is not None:  # only the cycles they plan

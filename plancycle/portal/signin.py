@@ -74,10 +74,6 @@ def is_planner(session: Session, person: Person) -> bool:
 
 # --- the request's identity ----------------------------------------------------------------
 
-def signed_in(request: Request, portal: Portal) -> Identity | None:
-    return portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
-
-
 def sign_in_url(next_path: str) -> str:
     return "/signin?" + urlencode({"next": next_path})
 
