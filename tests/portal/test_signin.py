@@ -16,9 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from plancycle.assignments import find_task
+from plancycle.cli import app as cli_app
+from plancycle.cli.common import UserError
 from plancycle.config import load_config, parse_config
 from plancycle.portal import PortalSettings, create_app
 from plancycle.portal.settings import ENTRA_DISCOVERY, OidcSettings
@@ -53,7 +57,7 @@ def provider() -> Iterator[Provider]:
 def idp(provider: Provider, clock) -> Provider:  # type: ignore[no-untyped-def]
     """The provider on this test's clock, behaving."""
     provider.now = lambda: clock.now().timestamp()
-    provider.audience, provider.lifetime = None, 3600
+    provider.audience, provider.lifetime, provider.signing_key = None, 3600, None
     return provider
 
 
@@ -101,6 +105,7 @@ def test_the_planner_signs_in_with_pkce_reaches_the_dashboard_and_signs_out(runt
         assert asked["redirect_uri"] == f"{PORTAL}/signin/callback"
         exchanged = idp.token_requests[-1]
         assert exchanged["grant_type"] == "authorization_code" and exchanged["code_verifier"]
+        assert idp.discovery_reads >= 1   # read over HTTP, as from Entra ID
 
         to_cycle = client.get("/planner")
         assert to_cycle.headers["location"] == f"/planner/cycles/{CYCLE}"
@@ -149,9 +154,12 @@ def test_someone_who_is_not_the_planner_is_refused_the_dashboard(runtime, idp):
 @pytest.mark.parametrize(("knob", "value", "reason"), [
     ("audience", "another-application", "wrong_audience"),
     ("lifetime", -600, "expired"),
+    ("signing_key", "forger", "bad_signature"),
 ])
-def test_an_id_token_for_another_application_or_expired_is_refused(runtime, idp, knob, value,
-                                                                   reason):
+def test_an_id_token_for_another_application_expired_or_forged_is_refused(
+        runtime, idp, knob, value, reason):
+    if value == "forger":  # a key of the same kid shape that the provider never published
+        value = RSAKey.generate_key(2048, parameters={"kid": idp.key.kid}, private=True)
     setattr(idp, knob, value)
     with oidc_portal(runtime, idp) as client:
         refused = sign_in(client, idp, "amira.khan@riverside.nhs.uk")
@@ -160,7 +168,10 @@ def test_an_id_token_for_another_application_or_expired_is_refused(runtime, idp,
         assert client.get("/planner").headers["location"].startswith("/signin")
     audit = audits(runtime, "sign_in_refused")[-1]
     assert audit.after["reason"] == reason
-    assert audit.after["claims"]["email"] == "amira.khan@riverside.nhs.uk"
+    if reason == "bad_signature":  # nothing of an unverified token is believed
+        assert audit.after["claims"] is None and audit.after["identity"] is None
+    else:
+        assert audit.after["claims"]["email"] == "amira.khan@riverside.nhs.uk"
     assert not audits(runtime, "sign_in")
 
 
@@ -251,3 +262,7 @@ def test_entra_id_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("PLANCYCLE_OIDC_DISCOVERY_URL", "http://idp.example/.well-known/x")
     with pytest.raises(ValueError, match="must use https"):
         OidcSettings.from_env()
+    monkeypatch.delenv("PLANCYCLE_OIDC_DISCOVERY_URL")
+    result = CliRunner().invoke(cli_app, ["portal"])   # the client id alone: named, no trace
+    assert isinstance(result.exception, UserError)
+    assert "PLANCYCLE_OIDC_TENANT" in str(result.exception)
