@@ -15,6 +15,7 @@ or their deputy or delegate, as :func:`plancycle.links.bind_link` decided).
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,31 +38,36 @@ PLANNER_ROLE = "workforce_planner"
 
 # --- who is this person in the register ----------------------------------------------------
 
+@lru_cache(maxsize=32)
+def _object_ids(config_sha256: str, text: str, path: str) -> dict[str, str]:
+    """person key → object id, from a cycle's YAML (cached by its hash: pages ask often)."""
+    try:
+        config = parse_config(text, file=path)
+    except ConfigError:
+        return {}
+    return {p.id: p.object_id.lower() for p in config.people if p.object_id}
+
+
 def people_of(session: Session, identity: Identity, cycle_id: str | None = None
               ) -> list[Person]:
     """The people (one per cycle) the identity is: by object id from the cycle YAML, else
-    by e-mail."""
+    by e-mail — but never by e-mail someone whose YAML names another object id."""
     cycles = session.scalars(select(Cycle) if cycle_id is None
                              else select(Cycle).where(Cycle.id == cycle_id)).all()
+    oid = (identity.object_id or "").lower()
     found: list[Person] = []
     for cycle in cycles:
-        keys: set[str] = set()
-        if identity.object_id:
-            try:
-                config = parse_config(cycle.config_text, file=cycle.config_path)
-            except ConfigError:
-                config = None
-            if config is not None:
-                keys = {p.id for p in config.people
-                        if p.object_id and p.object_id.lower() == identity.object_id.lower()}
+        ids = _object_ids(cycle.config_sha256, cycle.config_text, cycle.config_path)
+        keys = {key for key, value in ids.items() if oid and value == oid}
         query = select(Person).where(Person.cycle_id == cycle.id)
+        person = None
         if keys:
             person = session.scalars(query.where(Person.key.in_(keys))).first()
         elif identity.email:
             person = session.scalars(query.where(
                 func.lower(Person.email) == identity.email)).first()
-        else:
-            person = None
+            if person is not None and person.key in ids:
+                person = None   # pinned to another account
         if person is not None:
             found.append(person)
     return found

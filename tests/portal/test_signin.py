@@ -9,6 +9,7 @@ portal's test client.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -26,7 +27,7 @@ from plancycle.cli.common import UserError
 from plancycle.config import load_config, parse_config
 from plancycle.portal import PortalSettings, create_app
 from plancycle.portal.settings import ENTRA_DISCOVERY, OidcSettings
-from plancycle.register.models import AuditEntry, Decision
+from plancycle.register.models import AuditEntry, Cycle, Decision
 
 from .helpers import (
     CYCLE,
@@ -266,3 +267,30 @@ def test_entra_id_settings_come_from_the_environment(monkeypatch):
     result = CliRunner().invoke(cli_app, ["portal"])   # the client id alone: named, no trace
     assert isinstance(result.exception, UserError)
     assert "PLANCYCLE_OIDC_TENANT" in str(result.exception)
+
+
+def pin_object_id(runtime, person: str, oid: str) -> None:  # type: ignore[no-untyped-def]
+    """As if the cycle YAML gave ``person`` an ``object_id`` (what start_cycle stores)."""
+    with runtime.register.session(actor="setup") as session:
+        cycle = session.get(Cycle, CYCLE)
+        plain = re.sub(r"object_id: [^,]+, ", "", cycle.config_text)
+        text = plain.replace(f"{{id: {person}, ", f"{{id: {person}, object_id: {oid}, ", 1)
+        assert text != plain
+        cycle.config_text, cycle.config_sha256 = text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_object_id_in_the_yaml_decides_who_someone_is(runtime, idp):
+    oid = idp.directory.users["helen.shaw@riverside.nhs.uk"][0]
+    pin_object_id(runtime, "helen.shaw", "00000000-0000-0000-0000-000000000001")
+    with oidc_portal(runtime, idp) as client:   # her address, but another account: refused
+        refused = sign_in(client, idp, "helen.shaw@riverside.nhs.uk")
+        assert refused.status_code == 403
+    pin_object_id(runtime, "helen.shaw", oid)
+    idp.directory.users["helen.shaw@nhs.net"] = (oid, "Helen Shaw")  # same account, new address
+    try:
+        with oidc_portal(runtime, idp) as client:
+            assert sign_in(client, idp, "helen.shaw@nhs.net").status_code == 303
+    finally:
+        del idp.directory.users["helen.shaw@nhs.net"]
+    assert audits(runtime, "sign_in_refused")[-1].after["reason"] == "unknown_person"
+    assert audits(runtime, "sign_in")[-1].after["people"] == [f"{CYCLE}:helen.shaw"]
