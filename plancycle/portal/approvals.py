@@ -28,7 +28,7 @@ from starlette.datastructures import FormData
 
 from plancycle.config.model import TaskKind
 from plancycle.portal.deps import PortalDep, VisitDep, signed_in
-from plancycle.portal.oidc import Identity
+from plancycle.portal.identity import Identity
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.roleholder import LIVE, task_view
 from plancycle.portal.security import DOCUMENT_CSP

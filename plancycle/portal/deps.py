@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from plancycle.portal.oidc import Identity
+from plancycle.portal.identity import Identity
 from plancycle.portal.security import SESSION_COOKIE
 from plancycle.portal.services import Portal, Visit
 from plancycle.portal.settings import PortalSettings

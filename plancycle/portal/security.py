@@ -33,7 +33,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
 from plancycle.clock import Clock
-from plancycle.portal.oidc import Identity
+from plancycle.portal.identity import Identity
 
 CSRF_COOKIE = "pc_csrf"
 CSRF_FIELD = "csrf_token"

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from plancycle.config import ConfigError, parse_config
 from plancycle.portal.deps import PortalDep
-from plancycle.portal.oidc import Identity, OidcClient, SignInRefused
+from plancycle.portal.identity import Identity
+from plancycle.portal.oidc import OidcClient, SignInRefused
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import CSRF_COOKIE, PENDING_COOKIE, PENDING_SECONDS, SESSION_COOKIE
 from plancycle.portal.services import Portal, client_of
