@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
@@ -39,7 +39,9 @@ from plancycle.register.models import (
 )
 
 if TYPE_CHECKING:
-    from plancycle.context import CycleContext
+    from plancycle.clock import Clock
+    from plancycle.links import TaskLinks
+    from plancycle.register import Register
 
 PRODID = "-//plancycle//Workforce planning cycle//EN"
 REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
@@ -373,7 +375,15 @@ class FeedLinks(SignedLinks):
             cycle=str(data["c"]), person=str(data["p"]), whole=bool(data.get("w", False))))
 
 
-def feed_links(runtime: CycleContext, max_age_days: int = FEED_MAX_AGE_DAYS) -> FeedLinks:
+class FeedHost(Protocol):
+    """What serving a feed needs from the runtime: the register, the task links, the clock."""
+
+    register: Register
+    links: TaskLinks
+    clock: Clock
+
+
+def feed_links(runtime: FeedHost, max_age_days: int = FEED_MAX_AGE_DAYS) -> FeedLinks:
     """Feed URLs for a runtime: its link secret, portal URL, clock and revocations."""
     from plancycle.links import link_secret
 
@@ -398,7 +408,7 @@ def feed(session: Session, claims: FeedClaims, now: datetime) -> bytes:
     return person_feed(session, claims.cycle, claims.person, now)
 
 
-def serve_feed(runtime: CycleContext, token: str) -> tuple[int, bytes]:
+def serve_feed(runtime: FeedHost, token: str) -> tuple[int, bytes]:
     """For the portal's ``/calendar/<token>.ics`` route: (HTTP status, body).
 
     200 with the calendar; 403 for a tampered token; 410 for an expired or revoked one; 404

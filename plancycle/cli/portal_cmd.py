@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
-from plancycle.register.models import Person
 
 link_app = typer.Typer(help="Task links: withdraw the links sent to someone; record delegates "
                             "who may act through them.", no_args_is_help=True)
@@ -54,7 +52,10 @@ def revoke(person: Annotated[str, typer.Option("--person", help="Person id")],
                                                      help="Cycle id (default: the only one)")]
            = None) -> None:
     """Withdraw every task link sent so far to PERSON; their next reminder brings a new one."""
+    from sqlalchemy import select
+
     from plancycle.links import revoke_links
+    from plancycle.register.models import Person
     from plancycle.runtime import Runtime
 
     rt = Runtime.build()
@@ -86,7 +87,7 @@ def delegate(person: Annotated[str, typer.Option("--person", help="Who delegates
 
     from plancycle.delegates import DelegationError, record_delegation
     from plancycle.links import LinkNotBound, bind_link
-    from plancycle.register.models import Assignment, AssignmentState, Task, TaskState
+    from plancycle.register.models import Assignment, AssignmentState, Person, Task, TaskState
     from plancycle.runtime import Runtime
 
     rt = Runtime.build()

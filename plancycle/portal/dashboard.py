@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
+from plancycle.notify.fallbacks import escalation_gaps
 from plancycle.portal.action_plan import action_rows, overdue_checkins
 from plancycle.portal.deps import IdentityDep, PortalDep, signed_in
 from plancycle.portal.problems import PortalProblem
@@ -268,6 +269,7 @@ def dashboard_view(session: Session, cycle_id: str, today: date, calendar: Worki
         "actions": action_rows(session, cycle_id, today),
         "late_checkins": overdue_checkins(session, cycle_id, [
             (o.task_key, o.person, o.due_on, o.days) for o in overdue]),
+        "escalation_gaps": escalation_gaps(session, cycle_id),
     }
 
 

@@ -140,3 +140,26 @@ def test_cycle_status_lists_the_gap(story: Runtime, home: Path,
     assert "escalation(s) had nobody to receive them" in out
     assert "Lucy Fernandes, due 30 Apr" in out
     assert "meant for Lucy Fernandes's line manager; told Amira Khan instead" in out
+
+
+@pytest.mark.parametrize("story", [(NO_LINE_MANAGER,)], indirect=True)
+def test_the_dashboard_lists_the_gap(story: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from plancycle.portal.app import create_app
+    from plancycle.portal.settings import PortalSettings
+    from tests.portal.helpers import PLANNER_TOKEN, csrf_of
+
+    app = create_app(story, PortalSettings(planner_token=PLANNER_TOKEN))
+    with TestClient(app, follow_redirects=False) as client:
+        login = client.get("/planner/login")
+        assert client.post("/planner/login", data={"csrf_token": csrf_of(login.text),
+                                                   "token": PLANNER_TOKEN}).status_code == 303
+        page = client.get(f"/planner/cycles/{CYCLE}").text
+    section = page[page.index('<h2 id="unrouted">'):]
+    section = section[:section.index("</section>")]
+    row = re.search(r'<tr data-task="staff_in_post_return">(.*?)</tr>', section, re.S)
+    assert row is not None, section
+    cells = re.findall(r"<td>(.*?)</td>", row[1])
+    assert cells[:2] == [TASK_NAME, "Lucy Fernandes"]
+    assert cells[3:5] == ["Lucy Fernandes&#39;s line manager", "Amira Khan"]
