@@ -162,6 +162,20 @@ def check_can_upload(session: Session, task: Task, person: Person) -> Assignment
         "reassign it (`plancycle task reassign`)")
 
 
+def check_upload_size(data: bytes | Path, filename: str) -> None:
+    """Refuse a file over the upload limit (``PLANCYCLE_MAX_UPLOAD_MB``) before storing it."""
+    from plancycle.returns import limits
+
+    size = len(data) if isinstance(data, bytes) else Path(data).stat().st_size
+    try:
+        limit = limits.max_upload_bytes()
+    except limits.UploadLimitSettingError as exc:
+        raise UploadRefused(f"the upload limit is misconfigured: {exc}") from None
+    if size > limit:
+        raise UploadRefused(f"{filename}: {limits.too_large_problem(size, limit)} Nothing was "
+                            f"stored. {limits.TOO_LARGE_FIX}")
+
+
 def store_upload(session: Session, store: RawStore, task: Task, person: Person,
                  data: bytes | Path, filename: str, now: datetime) -> Upload:
     """Store the raw file, then record it as the task's next version (state "received").
@@ -170,6 +184,7 @@ def store_upload(session: Session, store: RawStore, task: Task, person: Person,
     before validating, so the file and its record survive whatever validation does.
     """
     check_can_upload(session, task, person)
+    check_upload_size(data, filename)
     stored = store.store(data, filename)   # the bytes first: the register row points at them
     previous = session.scalar(select(func.max(Upload.version)).where(Upload.task_id == task.id))
     upload = Upload(
@@ -252,6 +267,15 @@ def cycle_context(session: Session, upload: Upload, kind: str) -> ValidationCont
                                      previous_row_count=_previous_row_count(session, upload, kind))
 
 
+def _current_limit() -> int:
+    from plancycle.returns import limits
+
+    try:
+        return limits.max_upload_bytes()
+    except limits.UploadLimitSettingError:
+        return limits.DEFAULT_MAX_BYTES
+
+
 def _report_path(upload: Upload) -> Path:
     raw = Path(upload.stored_path)
     return raw.with_name(f"{raw.name}.upload-{upload.id}.dq.html")
@@ -289,9 +313,11 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
     if not kind:
         raise ValueError(f"upload {upload.id} belongs to task '{task.key}', which takes no return")
     context = context if context is not None else cycle_context(session, upload, kind)
+    # A file taken under the upload limit is judged whatever the limit is now.
     report = returns.validate_upload(Path(upload.stored_path), kind,
                                      file_name=upload.original_name, context=context,
-                                     sha256=upload.sha256, generated_at=now)
+                                     sha256=upload.sha256, generated_at=now,
+                                     max_bytes=max(upload.size_bytes, _current_limit()))
     report_path = _report_path(upload)
     report_path.write_text(report.to_html(), encoding="utf-8")
     result = DQResult(cycle_id=upload.cycle_id, upload_id=upload.id, verdict=report.verdict,

@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,14 +35,11 @@ from plancycle.returns.checks import (
     verdict,
 )
 from plancycle.returns.kinds import Column, ReturnKind, get_kind
-from plancycle.returns.reader import (
-    DEFAULT_MAX_BYTES,
-    ReturnTable,
-    UploadError,
-    read_return,
-)
+from plancycle.returns.limits import max_upload_bytes
+from plancycle.returns.reader import read_return
 from plancycle.returns.report import DQReport
 from plancycle.returns.suites import given_column, load_suite, needs_values, unparsed_column
+from plancycle.returns.table import ReturnTable, UploadError
 
 logger = logging.getLogger(__name__)
 
@@ -206,49 +201,12 @@ def prepare(table: ReturnTable) -> Prepared:
 
 # --- running the GX suite --------------------------------------------------------------------
 
-class _GreatExpectations:
-    """One ephemeral GX context per process, built on first use."""
-
-    _lock = threading.Lock()
-    _instance: _GreatExpectations | None = None
-
-    def __init__(self) -> None:
-        os.environ["GX_ANALYTICS_ENABLED"] = "false"
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-        from great_expectations.execution_engine import pandas_execution_engine
-
-        # GX fingerprints every batch with an md5 of the whole frame (about 1 s per 1.5M rows,
-        # twice per validation). We identify uploads by the raw file's sha256 instead.
-        pandas_execution_engine.HASH_THRESHOLD = 0
-        self.gx = gx
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        source = self.context.data_sources.add_pandas("plancycle_returns")
-        asset = source.add_dataframe_asset("upload")
-        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole_upload")
-
-    @classmethod
-    def get(cls) -> _GreatExpectations:
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
-
-    def validate(self, frame: pd.DataFrame, suite: dict[str, Any]) -> list[Any]:
-        with self._lock:
-            batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            result = batch.validate(
-                self.gx.ExpectationSuite(**suite),
-                result_format={"result_format": "SUMMARY",
-                               "partial_unexpected_count": MAX_SAMPLES},
-            )
-        return list(result.results)
-
-
 def warm_up() -> None:
-    """Import GX and build the context now (e.g. at worker start) rather than on first upload."""
-    _GreatExpectations.get()
+    """Import GX and build its context now (e.g. at worker start) rather than on the first
+    upload; see ``plancycle.returns.gx``."""
+    from plancycle.returns import gx
+
+    gx.warm_up()
 
 
 def _runtime_suite(kind: ReturnKind, missing: list[str]) -> dict[str, Any]:
@@ -276,7 +234,9 @@ def _describe(table: ReturnTable, column: str) -> str:
 def _gx_checks(table: ReturnTable, prepared: Prepared) -> list[CheckResult]:
     kind = table.kind
     suite = _runtime_suite(kind, prepared.missing_required)
-    results = _GreatExpectations.get().validate(prepared.gx_frame, suite)
+    from plancycle.returns.gx import GreatExpectations
+
+    results = GreatExpectations.get().validate(prepared.gx_frame, suite).results
     by_check: dict[str, Any] = {}
     missing_columns: list[str] = []
     required_meta: dict[str, Any] | None = None
@@ -406,11 +366,11 @@ def validate_table(
     )
 
 
-def _sha256_of(source: bytes | str | Path, max_bytes: int) -> str:
+def _sha256_of(source: bytes | str | Path, max_bytes: int | None) -> str:
     if isinstance(source, bytes):
         return hashlib.sha256(source).hexdigest()
     path = Path(source)
-    if path.stat().st_size > max_bytes:
+    if path.stat().st_size > (max_upload_bytes() if max_bytes is None else max_bytes):
         return ""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -426,7 +386,7 @@ def validate_upload(
     file_name: str | None = None,
     context: ValidationContext | None = None,
     sha256: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
     generated_at: dt.datetime | None = None,
 ) -> DQReport:
     """Read and validate one uploaded file; an unreadable file gives a failed report, not a raise.
