@@ -162,29 +162,66 @@ class _Irregular(Exception):
     """Rows of different widths: pandas' tolerant parser reads the file instead."""
 
 
-def _arrow_read(source: pa.NativeFile | str, delimiter: str, width: int,
-                encoding: str = "utf8") -> pa.Table:
+def _options(delimiter: str, types: list[pa.DataType], on_invalid_row: object
+             ) -> dict[str, object]:
+    names = cells.column_names(len(types))
+    return {
+        "read_options": pa_csv.ReadOptions(column_names=names),
+        "parse_options": pa_csv.ParseOptions(delimiter=delimiter, quote_char='"',
+                                             double_quote=True, newlines_in_values=True,
+                                             ignore_empty_lines=False,
+                                             invalid_row_handler=on_invalid_row),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types=dict(zip(names, types, strict=True)), null_values=[""],
+            strings_can_be_null=True, quoted_strings_can_be_null=True),
+    }
+
+
+def _column_types(head: bytes, delimiter: str, width: int) -> list[pa.DataType]:
+    """Per column, coded (dictionary) or plain text, from how much the head repeats itself.
+
+    Identifiers (a new value on almost every row) are parsed as plain text; everything else
+    as a dictionary. A wrong guess only costs memory: ``cells.clean`` decodes a dictionary
+    column that turned out not to repeat.
+    """
+    coded = [cells.CODED] * width
+    end = head.rfind(b"\n")
+    if end <= 0:
+        return coded
+    try:
+        sample = pa_csv.read_csv(pa.BufferReader(head[:end + 1]),
+                                 **_options(delimiter, coded, lambda _row: "skip"))
+    except pa.ArrowInvalid:
+        return coded
+    types = []
+    for column in sample.columns:
+        given = len(column) - column.null_count
+        distinct = max((len(c.dictionary) for c in column.chunks), default=0)
+        plain = given >= 100 and distinct > given * cells.CODED_MAX_SHARE
+        types.append(cells.CELL if plain else cells.CODED)
+    return types
+
+
+def _arrow_read(source: pa.NativeFile | str, delimiter: str, types: list[pa.DataType]
+                ) -> pa.Table:
     irregular: list[int] = []
 
     def on_invalid_row(row: pa_csv.InvalidRow) -> str:
         irregular.append(row.actual_columns)
         return "skip"
 
-    names = cells.column_names(width)
-    table = pa_csv.read_csv(
-        source,
-        read_options=pa_csv.ReadOptions(column_names=names, encoding=encoding),
-        parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"',
-                                          double_quote=True, newlines_in_values=True,
-                                          ignore_empty_lines=False,
-                                          invalid_row_handler=on_invalid_row),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(names, cells.CELL), null_values=[""],
-            strings_can_be_null=True, quoted_strings_can_be_null=True),
-    )
+    table = pa_csv.read_csv(source, **_options(delimiter, types, on_invalid_row))
     if irregular:
         raise _Irregular
     return table
+
+
+def _grid(table: pa.Table) -> pa.Table:
+    grid = cells.clean(table)
+    del table
+    # Parsing leaves freed blocks in Arrow's allocator; give them back before pandas works.
+    pa.default_memory_pool().release_unused()
+    return grid
 
 
 def read_csv(source: Source, notes: list[str]) -> pa.Table:
@@ -204,8 +241,9 @@ def read_csv(source: Source, notes: list[str]) -> pa.Table:
     lines = _head_lines(head.removeprefix(codecs.BOM_UTF8), complete, encoding)
     delimiter, width = _layout(lines, name)
     if encoding == "utf-8":
+        types = _column_types(head.removeprefix(codecs.BOM_UTF8), delimiter, width)
         try:
-            table = _arrow_read(source.arrow_input(), delimiter, width)
+            table = _arrow_read(source.arrow_input(), delimiter, types)
         except _Irregular:
             return _read_text(decode(source.read(), name, notes), name, notes)
         except pa.ArrowInvalid as exc:
@@ -214,7 +252,7 @@ def read_csv(source: Source, notes: list[str]) -> pa.Table:
             encoding = "cp1252"
         else:
             _note_delimiter(delimiter, name, notes)
-            return cells.clean(table)
+            return _grid(table)
     # Not UTF-8: Windows-1252, if every byte is one; transcoded once, then parsed the same way.
     try:
         text = source.read().decode("cp1252")
@@ -222,12 +260,14 @@ def read_csv(source: Source, notes: list[str]) -> pa.Table:
         raise _unknown_encoding(name) from None
     notes.append(_CP1252_NOTE.format(name=name))
     delimiter, width = _layout(first_lines(text), name)
+    data = text.encode("utf-8")
     try:
-        table = _arrow_read(pa.BufferReader(text.encode("utf-8")), delimiter, width)
+        table = _arrow_read(pa.BufferReader(data), delimiter,
+                            _column_types(data[:_HEAD_BYTES], delimiter, width))
     except (_Irregular, pa.ArrowInvalid):
         return _read_text(text, name, notes)
     _note_delimiter(delimiter, name, notes)
-    return cells.clean(table)
+    return _grid(table)
 
 
 def _read_text(text: str, name: str, notes: list[str]) -> pa.Table:

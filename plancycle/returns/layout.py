@@ -170,27 +170,22 @@ def _check_ragged(grid: pa.Table, header: list[str], data: np.ndarray, name: str
     )
 
 
-def _total_mask(column: pa.ChunkedArray) -> np.ndarray:
-    """Which cells of a column read ``Total`` (or a variant); byte tests first, regex on few."""
-    n = len(column)
+def _total_values(values: pa.Array) -> np.ndarray:
+    """Which of these texts read ``Total`` (or a variant): byte tests first, regex on few."""
+    n = len(values)
+    if not n or values.null_count == n:
+        return np.zeros(n, dtype=bool)
+    offsets, data = cells.offsets_and_data(values)
+    begins, lengths = offsets[:-1], np.diff(offsets)
+    short = (lengths > 0) & (lengths <= _TOTAL_MAX_BYTES)
     candidates = np.zeros(n, dtype=bool)
-    start = 0
-    for chunk in column.chunks:
-        if len(chunk) and chunk.null_count < len(chunk):
-            offsets, data = cells._offsets_and_data(chunk)
-            begins, lengths = offsets[:-1], np.diff(offsets)
-            short = (lengths > 0) & (lengths <= _TOTAL_MAX_BYTES)
-            first = np.zeros(len(chunk), dtype=bool)
-            first[short] = _TOTAL_FIRST_BYTES[data[begins[short]]]
-            candidates[start:start + len(chunk)] = first
-        start += len(chunk)
+    candidates[short] = _TOTAL_FIRST_BYTES[data[begins[short]]]
     if not candidates.any():
         return candidates
     where = np.flatnonzero(candidates)
-    matched = pc.match_substring_regex(column.take(pa.array(where)), _TOTAL_RE)
-    out = np.zeros(n, dtype=bool)
-    out[where] = pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
-    return out
+    matched = pc.match_substring_regex(values.take(pa.array(where)), _TOTAL_RE)
+    candidates[where] = pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
+    return candidates
 
 
 def _drop_total_rows(grid: pa.Table, data: np.ndarray, kind: ReturnKind,
@@ -198,7 +193,7 @@ def _drop_total_rows(grid: pa.Table, data: np.ndarray, kind: ReturnKind,
     """Published files end with a national Total row; totals must not be counted as data."""
     is_total = np.zeros(len(data), dtype=bool)
     for col in range(min(4, grid.num_columns)):
-        is_total |= _total_mask(grid.column(col))[data]
+        is_total |= cells.text_mask(grid.column(col), _total_values)[data]
     if not is_total.any():
         return data
     totals = data[is_total]
@@ -293,13 +288,19 @@ def _map_columns(grid: pa.Table, header: list[str], data: np.ndarray, kind: Retu
     return ordered, headers
 
 
+def _as_cells(values: pd.Series) -> pa.ChunkedArray:
+    cells_ = pa.array(values.astype(cells.TEXT))
+    cells_ = cells_ if isinstance(cells_, pa.ChunkedArray) else pa.chunked_array([cells_])
+    return cells_.cast(cells.CELL)
+
+
 def table_from_frame(frame: pd.DataFrame, kind: ReturnKind | str, *,
                      file_name: str = "extract") -> ReturnTable:
     """A ReturnTable from an in-memory frame whose columns are headers (tests, bench, generator)."""
     kind = get_kind(kind) if isinstance(kind, str) else kind
     header = [str(c) for c in frame.columns]
     columns = [pa.chunked_array([pa.array([label], cells.CELL),
-                                 pa.array(frame.iloc[:, i].astype(cells.TEXT)).cast(cells.CELL)])
+                                 *_as_cells(frame.iloc[:, i]).chunks])
                for i, label in enumerate(header)]
     grid = cells.clean(pa.table(columns, names=cells.column_names(len(columns))))
     return table_from_grid(grid, kind, file_name)

@@ -55,9 +55,15 @@ _FALSE = {"false", "no", "n", "0"}
 def _by_uniques(text: pd.Series, convert: Any, *, categorical: bool = False) -> pd.Series:
     """Apply ``convert`` to the distinct values only: codes and dates repeat a lot.
 
-    With ``categorical`` the result is a pandas Categorical, which is cheap for GX to filter.
+    A Categorical column (how the reader keeps repetitive columns) already holds its distinct
+    values. With ``categorical`` the result is a pandas Categorical, which is cheap for GX to
+    filter.
     """
-    idx, uniques = pd.factorize(text, use_na_sentinel=True)
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        idx = text.cat.codes.to_numpy()
+        uniques: Any = text.cat.categories
+    else:
+        idx, uniques = pd.factorize(text, use_na_sentinel=True)
     converted = pd.Series(convert(pd.Series(np.asarray(uniques, dtype=object)))
                           ).reset_index(drop=True)
     if categorical:
@@ -76,7 +82,8 @@ def _mostly_repeated(text: pd.Series, sample: int = 10_000) -> bool:
 
 
 def _to_float(text: pd.Series) -> pd.Series:
-    if _mostly_repeated(text):  # WTE, hours: a handful of values over a million rows
+    if isinstance(text.dtype, pd.CategoricalDtype) or _mostly_repeated(text):
+        # WTE, hours: a handful of values over a million rows
         return _by_uniques(text, lambda u: pd.to_numeric(u, errors="coerce")).astype(float)
     return pd.to_numeric(text, errors="coerce").astype(float)
 
@@ -160,6 +167,16 @@ def _unparsed(raw: pd.Series, bad: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes_, categories=categories), index=raw.index)
 
 
+_GIVEN = pd.CategoricalDtype(["given"])
+
+
+def _given(given: pd.Series) -> pd.Categorical:
+    """``given`` where the uploader gave a value, blank where not: one byte per row, which
+    keeps GX's row filters cheap (it filters the whole frame for every expectation)."""
+    codes_ = np.where(given.to_numpy(dtype=bool), 0, -1).astype(np.int8)
+    return pd.Categorical.from_codes(codes_, dtype=_GIVEN, validate=False)
+
+
 def prepare(table: ReturnTable) -> Prepared:
     """Parse every contract column and build the validation frame (see ``suites``).
 
@@ -183,7 +200,7 @@ def prepare(table: ReturnTable) -> Prepared:
         typed[col.name] = value
         given = raw.notna()
         if col.required:
-            gx[given_column(col)] = np.where(given.to_numpy(dtype=bool), 1.0, np.nan)
+            gx[given_column(col)] = _given(given)
         if col.typed:
             gx[unparsed_column(col)] = _unparsed(raw, given & value.isna()).array
         if needs_values(kind, col):
@@ -426,7 +443,8 @@ def load_typed(source: bytes | str | Path, kind: ReturnKind | str, *,
     """Typed values of an accepted return, e.g. staff in post as context for vacancies."""
     table = read_return(source, kind, file_name=file_name)
     typed = prepare(table).typed
-    for name in typed.columns:
-        if isinstance(typed[name].dtype, pd.CategoricalDtype):
-            typed[name] = typed[name].astype(object)
+    for col in table.kind.columns:
+        if col.name in typed and isinstance(typed[col.name].dtype, pd.CategoricalDtype):
+            # Codes as Python strings (as analysis has always had them), free text as ``str``.
+            typed[col.name] = typed[col.name].astype(object if col.dtype == "code" else "str")
     return typed
