@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from plancycle.returns import limits
+
 MB = 1024 * 1024
 
 
@@ -31,8 +33,9 @@ def prefect_ui_url() -> str | None:
 
 @dataclass
 class PortalSettings:
-    #: Largest upload accepted (``PLANCYCLE_MAX_UPLOAD_MB``, default 50 MB).
-    max_upload_bytes: int = 50 * MB
+    #: Largest upload accepted: the one upload-size setting the CLI and the flows honour too
+    #: (``PLANCYCLE_MAX_UPLOAD_MB``, default 512 MB; see ``plancycle.returns.limits``).
+    max_upload_bytes: int = limits.DEFAULT_MAX_BYTES
     #: Largest ordinary form (approval, reassign…): anything bigger is not a person typing.
     max_form_bytes: int = 256 * 1024
     #: Bad links (or planner passwords) per client address per minute before answering 429.
@@ -51,7 +54,7 @@ class PortalSettings:
     def from_env(cls) -> PortalSettings:
         portal_url = os.environ.get("PLANCYCLE_PORTAL_URL", "")
         return cls(
-            max_upload_bytes=_int_env("PLANCYCLE_MAX_UPLOAD_MB", 50) * MB,
+            max_upload_bytes=limits.max_upload_bytes(),
             bad_link_limit=_int_env("PLANCYCLE_PORTAL_BAD_LINKS_PER_MINUTE", 10),
             planner_token=os.environ.get("PLANCYCLE_PLANNER_TOKEN") or None,
             secure_cookies=portal_url.lower().startswith("https://"),
