@@ -26,7 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plancycle import returns  # names load on first use: pandas and GX only when validating
@@ -176,24 +177,66 @@ def check_upload_size(data: bytes | Path, filename: str) -> None:
                             f"stored. {limits.TOO_LARGE_FIX}")
 
 
+#: Attempts at taking the next version when concurrent uploads of a task race for it.
+VERSION_ATTEMPTS = 5
+
+
+def lock_task(session: Session, task_id: int) -> None:
+    """Serialise writers of one task's uploads and verdicts until this unit of work ends.
+
+    Postgres locks the task's row (``SELECT … FOR UPDATE``). SQLite has no row locks: a
+    no-op write takes the database's write lock, so the reads that follow see every
+    committed change and no other writer can commit until this one does.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        tasks = Task.__table__
+        session.execute(update(tasks).where(tasks.c.id == task_id).values(id=tasks.c.id))
+    else:
+        session.execute(select(Task.id).where(Task.id == task_id).with_for_update())
+
+
+def _next_version(session: Session, task_id: int) -> int:
+    lock_task(session, task_id)
+    previous = session.scalar(select(func.max(Upload.version)).where(Upload.task_id == task_id))
+    return (previous or 0) + 1
+
+
+def _version_taken(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_uploads_task_version" in text or "uploads.task_id, uploads.version" in text
+
+
 def store_upload(session: Session, store: RawStore, task: Task, person: Person,
                  data: bytes | Path, filename: str, now: datetime) -> Upload:
     """Store the raw file, then record it as the task's next version (state "received").
 
     Refusals happen before anything is written. The caller should commit this unit of work
-    before validating, so the file and its record survive whatever validation does.
+    before validating, so the file and its record survive whatever validation does. Two
+    uploads of the task at the same moment get distinct versions: the version is taken under
+    the task's lock and unique per task, and a clash is retried with the next one.
     """
     check_can_upload(session, task, person)
     check_upload_size(data, filename)
     stored = store.store(data, filename)   # the bytes first: the register row points at them
-    previous = session.scalar(select(func.max(Upload.version)).where(Upload.task_id == task.id))
-    upload = Upload(
-        cycle_id=task.cycle_id, task_id=task.id, person_id=person.id,
-        version=(previous or 0) + 1, original_name=stored.original_name, sha256=stored.sha256,
-        size_bytes=stored.size, stored_path=str(stored.path), uploaded_at=now, state=RECEIVED)
-    session.add(upload)
-    session.flush()
-    return upload
+    task_id, cycle_id, person_id = task.id, task.cycle_id, person.id
+    for attempt in range(1, VERSION_ATTEMPTS + 1):
+        upload = Upload(
+            cycle_id=cycle_id, task_id=task_id, person_id=person_id,
+            version=_next_version(session, task_id), original_name=stored.original_name,
+            sha256=stored.sha256, size_bytes=stored.size, stored_path=str(stored.path),
+            uploaded_at=now, state=RECEIVED)
+        session.add(upload)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            if not _version_taken(exc) or attempt == VERSION_ATTEMPTS:
+                raise
+            logger.info("version %s of task %s was taken by a concurrent upload; retrying",
+                        upload.version, task_id)
+            session.rollback()
+            continue
+        return upload
+    raise AssertionError("unreachable")
 
 
 # --- 2. validate --------------------------------------------------------------------------------
@@ -318,6 +361,16 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
                                      file_name=upload.original_name, context=context,
                                      sha256=upload.sha256, generated_at=now,
                                      max_bytes=max(upload.size_bytes, _current_limit()))
+    # Verdicts on one task are applied one at a time, to its state as it is now: another
+    # upload of the task (or this one, by another process) may have been judged meanwhile.
+    upload_id, task_id = upload.id, task.id
+    lock_task(session, task_id)
+    session.expire_all()
+    existing = session.scalar(select(DQResult).where(DQResult.upload_id == upload_id))
+    if existing is not None:
+        if runtime is not None:
+            queue_dq_report(session, upload, existing, runtime)
+        return existing
     report_path = _report_path(upload)
     report_path.write_text(report.to_html(), encoding="utf-8")
     result = DQResult(cycle_id=upload.cycle_id, upload_id=upload.id, verdict=report.verdict,
@@ -325,6 +378,10 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
     session.add(result)
     upload.state = ACCEPTED if report.accepted else FAILED
     live = task.state in (TaskState.OPEN, TaskState.RESUBMISSION_REQUIRED)
+    mine = [a.state for a in task.assignments if a.person_id == upload.person_id]
+    # A version judged after another version of the same person's was accepted (two uploads
+    # at the same moment) keeps its verdict but does not send the completed task back.
+    superseded = AssignmentState.OPEN not in mine and AssignmentState.COMPLETE in mine
     if report.accepted:
         for assignment in task.assignments:
             if assignment.person_id == upload.person_id \
@@ -334,7 +391,7 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
         if task.state == TaskState.RESUBMISSION_REQUIRED and not _others_failing(
                 session, task, upload):
             task.state = TaskState.OPEN   # the engine completes it once every part is done
-    elif live:
+    elif live and not superseded:
         task.state = TaskState.RESUBMISSION_REQUIRED
     session.flush()
     if runtime is not None:
