@@ -70,6 +70,14 @@ def _finish(rt: Runtime, outcome: UploadOutcome) -> None:
         raise typer.Exit(EXIT_FAIL)
 
 
+def _warm_up_in_background() -> None:
+    """GX takes ~1 s to import: it loads on a thread while the file is stored and parsed
+    (native code that releases the GIL), not after. Imported here so ``--help`` stays light."""
+    from plancycle.returns.gx import warm_up_in_background
+
+    warm_up_in_background()
+
+
 def _not_validated(exc: ValidationNotRun) -> None:
     console_err.print("error:", str(exc), style="bold red", highlight=False, markup=False,
                       emoji=False, soft_wrap=True)
@@ -88,6 +96,7 @@ def upload(task: Annotated[str, typer.Argument(help="Task id, e.g. staff_in_post
     """
     if not file.is_file():
         raise UserError(f"no file at {file}; give the path of the CSV or Excel file to upload")
+    _warm_up_in_background()
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:
@@ -103,6 +112,7 @@ def upload(task: Annotated[str, typer.Argument(help="Task id, e.g. staff_in_post
 def validate(upload_id: Annotated[int, typer.Argument(help="Upload number (see `return list`)")],
              as_of: AsOfOpt = None) -> None:
     """Validate a stored upload that has not been checked yet (safe to re-run)."""
+    _warm_up_in_background()
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     try:
         outcome = validate_upload_id(rt, upload_id)
