@@ -324,6 +324,25 @@ def _report_path(upload: Upload) -> Path:
     return raw.with_name(f"{raw.name}.upload-{upload.id}.dq.html")
 
 
+def data_docs_path(upload: Upload) -> Path:
+    """Where the Great Expectations Data Docs page of the upload's validation run is kept."""
+    raw = Path(upload.stored_path)
+    return raw.with_name(f"{raw.name}.upload-{upload.id}.gx-data-docs.html")
+
+
+def _data_docs_page(upload: Upload, report: DQReport) -> str | None:
+    """GX's Data Docs page for the run, or None when GX did not run (unreadable file)."""
+    if report.gx_result is None:
+        return None
+    from plancycle.returns.datadocs import render
+
+    try:
+        return render(report.gx_result)
+    except Exception:   # a view of the run: a rendering problem must not cost the verdict
+        logger.exception("building the GX Data Docs of upload %s failed", upload.id)
+        return None
+
+
 def _others_failing(session: Session, task: Task, upload: Upload) -> bool:
     """Whether another holder of the task still has a failed latest upload to redo."""
     for assignment in task.assignments:
@@ -361,6 +380,7 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
                                      file_name=upload.original_name, context=context,
                                      sha256=upload.sha256, generated_at=now,
                                      max_bytes=max(upload.size_bytes, _current_limit()))
+    docs = _data_docs_page(upload, report)   # rendered before the task's lock is taken
     # Verdicts on one task are applied one at a time, to its state as it is now: another
     # upload of the task (or this one, by another process) may have been judged meanwhile.
     upload_id, task_id = upload.id, task.id
@@ -373,6 +393,8 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
         return existing
     report_path = _report_path(upload)
     report_path.write_text(report.to_html(), encoding="utf-8")
+    if docs is not None:
+        data_docs_path(upload).write_text(docs, encoding="utf-8")
     result = DQResult(cycle_id=upload.cycle_id, upload_id=upload.id, verdict=report.verdict,
                       report=report.to_dict(), report_path=str(report_path), created_at=now)
     session.add(result)

@@ -36,6 +36,7 @@ from plancycle.uploads import (
     UploadOutcome,
     UploadRefused,
     ValidationNotRun,
+    data_docs_path,
     submit_return,
     validate_upload_id,
 )
@@ -156,6 +157,9 @@ def list_uploads(cycle: CycleOpt = None,
 @app.command("report")
 def report(upload_id: Annotated[int, typer.Argument(help="Upload number (see `return list`)")],
            html: Annotated[bool, typer.Option("--html", help="Print the HTML report's path")]
+           = False,
+           data_docs: Annotated[bool, typer.Option(
+               "--data-docs", help="Print the path of the run's Great Expectations Data Docs")]
            = False) -> None:
     """Print the DQ report of an upload (plain text, as emailed to the submitter)."""
     register = open_register()
@@ -171,6 +175,13 @@ def report(upload_id: Annotated[int, typer.Argument(help="Upload number (see `re
 
         dq = DQReport.from_dict(result.report)
         path = result.report_path
+        docs = data_docs_path(upload_row)
+    if data_docs:
+        if not docs.is_file():
+            raise UserError(f"upload {upload_id} has no Data Docs: Great Expectations did not "
+                            "run on it (the file could not be read); see its DQ report")
+        _say(str(docs))
+        return
     if html:
         _say(path or "")
         return

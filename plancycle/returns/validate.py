@@ -154,6 +154,8 @@ class Prepared:
     typed: pd.DataFrame
     gx_frame: pd.DataFrame
     missing_required: list[str]
+    #: GX's result of the suite on ``gx_frame``, once run (for the upload's Data Docs).
+    gx_result: Any = None
 
 
 def _unparsed(raw: pd.Series, bad: pd.Series) -> pd.Series:
@@ -162,7 +164,10 @@ def _unparsed(raw: pd.Series, bad: pd.Series) -> pd.Series:
     codes_ = np.full(len(raw), -1, dtype=np.int32)
     categories: Any = []
     if mask.any():
-        inverse, categories = pd.factorize(raw[mask])
+        inverse, uniques = pd.factorize(raw[mask])
+        # As plain values: a CategoricalIndex given as categories would stand for its
+        # *categories* (every distinct value of the column), not the values found here.
+        categories = np.asarray(uniques, dtype=object)
         codes_[mask] = inverse
     return pd.Series(pd.Categorical.from_codes(codes_, categories=categories), index=raw.index)
 
@@ -253,7 +258,8 @@ def _gx_checks(table: ReturnTable, prepared: Prepared) -> list[CheckResult]:
     suite = _runtime_suite(kind, prepared.missing_required)
     from plancycle.returns.gx import GreatExpectations
 
-    results = GreatExpectations.get().validate(prepared.gx_frame, suite).results
+    prepared.gx_result = GreatExpectations.get().validate(prepared.gx_frame, suite)
+    results = prepared.gx_result.results
     by_check: dict[str, Any] = {}
     missing_columns: list[str] = []
     required_meta: dict[str, Any] | None = None
@@ -380,6 +386,7 @@ def validate_table(
         kind=table.kind.key, kind_title=table.kind.title, file_name=table.file_name,
         sha256=sha256, verdict=verdict(checks), checks=checks, row_count=table.row_count,
         generated_at=generated_at or dt.datetime.now(dt.UTC), notes=notes,
+        gx_result=prepared.gx_result,
     )
 
 
