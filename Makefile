@@ -29,6 +29,7 @@ demo: install
 bench: install
 	$(PY) bench/chaser.py
 	$(PY) bench/validation.py
+	$(PY) bench/upload.py
 	$(PY) bench/analysis.py
 	$(PY) bench/rollup.py
 
