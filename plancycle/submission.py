@@ -66,8 +66,8 @@ from plancycle.signoff import (
 )
 
 if TYPE_CHECKING:
+    from plancycle.context import CycleContext
     from plancycle.documents import Signature
-    from plancycle.runtime import Runtime
 
 FORMAT = "plancycle-submission/1"
 MANIFEST = "manifest.json"
@@ -145,7 +145,7 @@ def signatures(session: Session, cycle_id: str) -> list[Signature]:
     return list(latest.values())
 
 
-def signed_plan_pdf(runtime: Runtime, cycle_id: str) -> Path:
+def signed_plan_pdf(runtime: CycleContext, cycle_id: str) -> Path:
     """The signed plan PDF, built by the planning service from the recorded decisions."""
     try:
         from plancycle.planning import build_plan
@@ -635,7 +635,7 @@ class SubmissionResult:
         return all(r["status"] == DELIVERED for r in self.records)
 
 
-def deliver_to(runtime: Runtime, package: Package, destination: Destination, *,
+def deliver_to(runtime: CycleContext, package: Package, destination: Destination, *,
                env: Mapping[str, str] | None = None,
                sleep: Callable[[float], None] = time.sleep,
                backoff: Sequence[float] = HTTP_BACKOFF) -> dict[str, Any]:
@@ -656,7 +656,7 @@ def _record_dict(record: SubmissionRecord, sent: bool) -> dict[str, Any]:
             "attempts": record.attempts, "receipt": record.receipt, "sent_now": sent}
 
 
-def complete_submission_tasks(runtime: Runtime, cycle_id: str, package: Package,
+def complete_submission_tasks(runtime: CycleContext, cycle_id: str, package: Package,
                               records: list[dict[str, Any]]) -> list[str]:
     """Once every destination has the package, the cycle's open submission tasks are done."""
     if not records or any(r["status"] != DELIVERED for r in records):
@@ -689,7 +689,7 @@ def complete_submission_tasks(runtime: Runtime, cycle_id: str, package: Package,
     return done
 
 
-def submit(runtime: Runtime, cycle_id: str, plan_pdf: bytes | Path | None = None, *,
+def submit(runtime: CycleContext, cycle_id: str, plan_pdf: bytes | Path | None = None, *,
            env: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep,
            backoff: Sequence[float] = HTTP_BACKOFF, gate_key: str | None = None
            ) -> SubmissionResult:
