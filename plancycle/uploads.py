@@ -41,6 +41,7 @@ from plancycle.register.models import (
     AssignmentState,
     AuditEntry,
     Cycle,
+    CycleState,
     DQResult,
     Notification,
     Person,
@@ -514,6 +515,20 @@ def validate_upload_id(runtime: CycleContext, upload_id: int) -> UploadOutcome:
     runtime.advance(cycle_id, actor="validator")
     runtime.deliver(cycle_id)
     return UploadOutcome(upload_id, report.verdict, report.accepted, report)
+
+
+def awaiting_validation(session: Session, stored_before: datetime) -> list[int]:
+    """Uploads stored before ``stored_before`` in running cycles that still have no verdict.
+
+    What a crash between storing and validating leaves behind (a worker killed mid-upload,
+    the database gone mid-validation): the scheduled validate-return sweep picks them up.
+    """
+    return list(session.scalars(
+        select(Upload.id).join(Cycle, Upload.cycle_id == Cycle.id)
+        .outerjoin(DQResult, DQResult.upload_id == Upload.id)
+        .where(Upload.state == RECEIVED, DQResult.id.is_(None), Cycle.state == CycleState.STARTED,
+               Upload.uploaded_at < stored_before)
+        .order_by(Upload.id)))
 
 
 def submit_return(runtime: CycleContext, cycle_id: str, task_key: str, person_key: str,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -230,6 +231,10 @@ class Decision(Base):
     """An approver's decision on a gate, tied to the exact document version (hash)."""
 
     __tablename__ = "decisions"
+    #: One live decision per person and gate, whatever runs at once (migration 0006).
+    __table_args__ = (Index("uq_decisions_live_per_person", "task_id", "person_id",
+                            unique=True, postgresql_where=text("valid"),
+                            sqlite_where=text("valid")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
