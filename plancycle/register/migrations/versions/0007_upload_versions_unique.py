@@ -5,8 +5,8 @@ highest version and took the next one. A unique index on (task_id, version) make
 insert fail, and the upload path retries with the next free version. Registers that already
 hold duplicated versions get them renumbered in upload order first.
 
-Revision ID: 0004_upload_versions
-Revises: 0003
+Revision ID: 0007_upload_versions
+Revises: 0006_one_live_decision
 Create Date: 2026-12-07 08:00:00
 """
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0004_upload_versions'
-down_revision: str | None = '0003'
+revision: str = '0007_upload_versions'
+down_revision: str | None = '0006_one_live_decision'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
