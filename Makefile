@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test lint install bench clean stack stack-status stack-down
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,21 @@ test: install lint
 demo: install
 	$(PY) -m plancycle.demo --serve
 
+# The production stack on this machine (Postgres, Prefect server, 2 workers, deployments,
+# portal) with the sample cycle in it; `make stack-status`, `make stack-down`.
+stack: install
+	$(VENV)/bin/plancycle stack up --sample
+
+stack-status: install
+	$(VENV)/bin/plancycle stack status
+
+stack-down: install
+	$(VENV)/bin/plancycle stack down
+
 bench: install
 	$(PY) bench/chaser.py
 	$(PY) bench/validation.py
+	$(PY) bench/upload.py
 	$(PY) bench/analysis.py
 	$(PY) bench/rollup.py
 	$(PY) bench/cli.py

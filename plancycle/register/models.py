@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -198,6 +199,8 @@ class Upload(Base):
     """A raw data return as received: stored (content-addressed) before any validation."""
 
     __tablename__ = "uploads"
+    #: Two uploads of one task at the same moment (portal and CLI) cannot take one version.
+    __table_args__ = (Index("uq_uploads_task_version", "task_id", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
@@ -228,6 +231,10 @@ class Decision(Base):
     """An approver's decision on a gate, tied to the exact document version (hash)."""
 
     __tablename__ = "decisions"
+    #: One live decision per person and gate, whatever runs at once (migration 0006).
+    __table_args__ = (Index("uq_decisions_live_per_person", "task_id", "person_id",
+                            unique=True, postgresql_where=text("valid"),
+                            sqlite_where=text("valid")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)

@@ -3,7 +3,8 @@
 The layers, top to bottom (``docs/architecture.md`` draws them):
 
 - **entrypoints** — what a person or Prefect runs: ``flows/``, ``tasks/``, ``plancycle.cli``,
-  ``plancycle.portal``, and the rehearsals that drive a whole runtime (``plancycle.demo``,
+  ``plancycle.portal``, ``plancycle.stack`` (brings up and inspects the Prefect server, work pool
+  and workers), and the rehearsals that drive a whole runtime (``plancycle.demo``,
   ``plancycle.simulation``, ``plancycle.ics.rehearsal``).
 - **composition root** — ``plancycle.runtime``: builds the register, clock, notifier and
   links once and hands services a :class:`plancycle.context.CycleContext`.
@@ -21,8 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("plancycle", "flows", "tasks")
-ENTRYPOINTS = ("flows", "tasks", "plancycle.cli", "plancycle.portal", "plancycle.demo",
-               "plancycle.simulation", "plancycle.ics.rehearsal")
+ENTRYPOINTS = ("flows", "tasks", "plancycle.cli", "plancycle.portal", "plancycle.stack",
+               "plancycle.demo", "plancycle.simulation", "plancycle.ics.rehearsal")
 COMPOSITION = ("plancycle.runtime",)
 #: The lowest rooms: what they may import besides themselves.
 FOUNDATIONS = {
