@@ -43,6 +43,8 @@ bench: install
 	$(PY) bench/upload.py
 	$(PY) bench/analysis.py
 	$(PY) bench/rollup.py
+	$(PY) bench/cli.py
+	$(PY) bench/year.py
 
 clean:
 	rm -rf demo-output .plancycle .pytest_cache .ruff_cache

@@ -177,16 +177,30 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
 
     prefect_server, prefect_url = None, None
     if start_server:
-        with console.status("Starting a local Prefect server (API and UI)…"):
-            prefect_home = out / "prefect"
-            prefect_home.mkdir()
-            prefect_server, prefect_url = start_prefect_server(prefect_home)
+        from plancycle.cli import flowrun
+
+        configured = flowrun.api_url()
+        if configured and flowrun.answers(configured) is None:
+            # A server the user already runs: the year's flow runs are recorded there.
+            prefect_url = configured.rstrip("/").removesuffix("/api")
+            console.print(f"Using the Prefect server at PREFECT_API_URL={configured}",
+                          highlight=False)
+        else:
+            with console.status("Starting a local Prefect server (API and UI)…"):
+                prefect_home = out / "prefect"
+                prefect_home.mkdir()
+                prefect_server, prefect_url = start_prefect_server(prefect_home)
+            if not prefect_url:
+                # Never fall back to a temporary in-process server: it can time out too.
+                console.print(
+                    f"[red]The local Prefect server did not start[/] (see "
+                    f"{out / 'prefect-server.log'}). Start one with `prefect server start` "
+                    "and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run the "
+                    "demo again: it uses that server.", highlight=False)
+                return 2
     if prefect_url:
         os.environ["PREFECT_API_URL"] = f"{prefect_url}/api"
         os.environ["PREFECT_UI_URL"] = prefect_url
-    elif start_server:
-        console.print("[yellow]Prefect server did not start; using an ephemeral API "
-                      f"(see {out / 'prefect-server.log'})[/]")
 
     from plancycle.mailsink import MailSink, free_port
 

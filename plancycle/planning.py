@@ -35,9 +35,6 @@ from plancycle.analysis import AnalysisRefused, WorkforceAnalysis, analyse
 from plancycle.analysis._frames import ANALYSED_KINDS
 from plancycle.clock import LONDON
 from plancycle.config import parse_config
-from plancycle.documents import PlanContext, Signature, render_exec_summary, render_plan
-from plancycle.documents import tables as fmt
-from plancycle.documents.plan import DEFAULT_SIGNATORIES, write_pdf
 from plancycle.register.db import home
 from plancycle.register.models import (
     Assignment,
@@ -54,6 +51,7 @@ from plancycle.signoff import SignoffError, current_document, register_document
 
 if TYPE_CHECKING:
     from plancycle.context import CycleContext
+    from plancycle.documents import PlanContext, Signature
 
 __all__ = [
     "PLAN",
@@ -193,7 +191,8 @@ def _parts(session: Session, uploads: list[Upload]) -> tuple[list[_Part], list[s
 
 def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
     """Load each kind's latest accepted upload(s) from the raw store; explain the rest."""
-    from plancycle.returns import UploadError, load_typed
+    from plancycle.returns import UploadError
+    from plancycle.typed_returns import read_accepted
 
     if session.get(Cycle, cycle_id) is None:
         raise PlanningError(f"no cycle '{cycle_id}' in the register")
@@ -216,8 +215,7 @@ def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
                 continue
             upload = good[-1]
             try:
-                frames.append(load_typed(Path(upload.stored_path), kind,
-                                         file_name=upload.original_name))
+                frames.append(read_accepted(upload, kind))
             except (OSError, UploadError) as exc:
                 problems.append(f"{whose}the accepted upload ({_label(upload)}) could not be "
                                 f"read back from the store ({exc}); upload it again")
@@ -270,6 +268,9 @@ def plan_context(session: Session, cycle_id: str,
     of the configuration), so a ``Signature`` fills its slot when its ``role`` is one of those
     role names (e.g. "Chief Executive").
     """
+    from plancycle.documents import PlanContext
+    from plancycle.documents.plan import DEFAULT_SIGNATORIES
+
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
         raise PlanningError(f"no cycle '{cycle_id}' in the register")
@@ -341,6 +342,8 @@ def _write_once(path: Path, data: bytes) -> None:
 
 
 def _store(kind: str, html: str, sha256: str, directory: Path) -> RenderedDocument:
+    from plancycle.documents.plan import write_pdf
+
     html_path = directory / f"{kind}-{sha256}.html"
     pdf_path = html_path.with_suffix(".pdf")
     _write_once(html_path, html.encode("utf-8"))
@@ -355,6 +358,8 @@ def render_documents(analysis: WorkforceAnalysis, context: PlanContext, cycle_id
 
     A plan with signatures is the signed version (kind ``signed_plan``, no new summary).
     """
+    from plancycle.documents import render_exec_summary, render_plan
+
     directory = documents_dir(cycle_id)
     signed = bool(context.signatures)
     plan = render_plan(analysis, context, pdf=False)
@@ -436,6 +441,8 @@ def register_documents(session: Session, cycle_id: str, rendered: Sequence[Rende
 
 def key_measures(analysis: WorkforceAnalysis) -> dict[str, str]:
     """The headline figures and trust RAG ratings, formatted for a summary or artifact."""
+    from plancycle.documents import tables as fmt
+
     a = analysis
     out = {
         "Headcount": fmt.count(a.current.headcount),

@@ -51,6 +51,7 @@ from plancycle.register.models import (
     TaskState,
     Upload,
 )
+from plancycle.typed_returns import read_accepted
 
 if TYPE_CHECKING:
     from plancycle.context import CycleContext
@@ -288,7 +289,7 @@ def _previous_row_count(session: Session, upload: Upload, kind: str) -> int | No
 
 def _typed_return(upload: Upload, kind: str) -> Any:
     try:
-        return returns.load_typed(Path(upload.stored_path), kind, file_name=upload.original_name)
+        return read_accepted(upload, kind)
     except Exception as exc:
         raise RuntimeError(
             f"the accepted {kind} return (upload {upload.id}, {upload.original_name}) needed to "

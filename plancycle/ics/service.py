@@ -230,7 +230,7 @@ def gather_members(session: Session, members: Sequence[MemberCycle]
 
 def last_year(session: Session, member: MemberCycle, financial_year: str) -> LastYear | None:
     """The organisation's previous cycle's accepted returns: rows per kind, staff WTE."""
-    from plancycle.returns import load_typed
+    from plancycle.typed_returns import read_accepted
     from plancycle.uploads import accepted_returns
 
     code = member.member.org_code
@@ -247,8 +247,7 @@ def last_year(session: Session, member: MemberCycle, financial_year: str) -> Las
         frame = None
         if count is None or kind == "staff_in_post":
             try:
-                frame = load_typed(Path(upload.stored_path), kind,
-                                   file_name=upload.original_name)
+                frame = read_accepted(upload, kind)
             except Exception:  # noqa: BLE001 - last year's file unreadable: skip the check
                 continue
             count = len(frame) if count is None else count

@@ -137,14 +137,20 @@ def queue_gate_messages(session: Session, cycle_id: str, notifier: Notifier, lin
     Safe to call after every decision and on every pass of a flow waiting on a gate: each
     message has a key, so nothing is ever queued twice.
     """
+    # Most passes of a year have no open gate and no rejection: they build nothing.
+    gates = [t for t in session.scalars(select(Task).where(
+                 Task.cycle_id == cycle_id, Task.kind == "gate", Task.state == TaskState.OPEN)
+                 .order_by(Task.id))
+             if task_key is None or t.key == task_key]
+    decisions = rejections(session, cycle_id)
+    if not gates and not decisions:
+        return 0
     builder = MessageBuilder(session, cycle_id, links, calendar, today)
-    gates = [t for t in builder.tasks.values() if t.kind == "gate"
-             and (task_key is None or t.key == task_key)]
-    summary = dq_summary(session, cycle_id)
+    summary = dq_summary(session, cycle_id) if gates else None
     intents: list[Intent] = []
     for gate in gates:
         intents += approval_requests(session, gate, builder, summary, require_document)
-    for decision in rejections(session, cycle_id):
+    for decision in decisions:
         if task_key is None or builder.tasks[decision.task_id].key == task_key:
             intents += rejection_notices(session, decision, builder)
     return len(notifier.queue(session, intents)) if intents else 0
