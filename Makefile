@@ -37,14 +37,15 @@ stack-status: install
 stack-down: install
 	$(VENV)/bin/plancycle stack down
 
+# One bench per user path, each a whole process against a plain baseline in the same run.
 bench: install
-	$(PY) bench/chaser.py
-	$(PY) bench/validation.py
+	$(PY) bench/chase.py --tls
 	$(PY) bench/upload.py
 	$(PY) bench/analysis.py
 	$(PY) bench/rollup.py
 	$(PY) bench/cli.py
 	$(PY) bench/year.py
+	$(PY) bench/region.py
 
 clean:
 	rm -rf demo-output .plancycle .pytest_cache .ruff_cache
