@@ -35,6 +35,7 @@ from plancycle.config.model import TaskKind
 from plancycle.notify.messages import MessageBuilder
 from plancycle.notify.service import Intent
 from plancycle.register.db import home
+from plancycle.register.locks import lock_cycle
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -168,8 +169,11 @@ def store_upload(session: Session, store: RawStore, task: Task, person: Person,
     """Store the raw file, then record it as the task's next version (state "received").
 
     Refusals happen before anything is written. The caller should commit this unit of work
-    before validating, so the file and its record survive whatever validation does.
+    before validating, so the file and its record survive whatever validation does. Uploads
+    for one cycle take turns on its row lock (a portal and a CLI upload at the same moment
+    would otherwise both read the same latest version and both record the next one).
     """
+    lock_cycle(session, task.cycle_id, refresh=False)
     check_can_upload(session, task, person)
     stored = store.store(data, filename)   # the bytes first: the register row points at them
     previous = session.scalar(select(func.max(Upload.version)).where(Upload.task_id == task.id))
