@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "cycle_config" / "trust_annual_cycle.yaml"
 #: Flow runs on the workers start within a few seconds; a run here does a day's work.
 RUN_TIMEOUT = 240.0
+#: The delivery lease of the test stack's workers (PLANCYCLE_DELIVERY_LEASE_SECONDS).
+LEASE_SECONDS = 8
 
 
 class CountingSmtp(SmtpServer):
@@ -154,8 +156,11 @@ class RunningStack:
 def _options() -> Any:
     from plancycle.stack import StackOptions
 
+    # A short delivery lease, so that the pass after a crash finds the dead deliverer's
+    # claims lapsed within seconds (production keeps the 5-minute default).
     return StackOptions(workers=2, worker_limit=2, poll_seconds=1, scheduler=False,
-                        durable=False, portal=True)
+                        durable=False, portal=True,
+                        env={"PLANCYCLE_DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS)})
 
 
 @pytest.fixture(scope="session")
@@ -289,6 +294,22 @@ def sent_once_each(stack: RunningStack, rows: list[Any], *, allow_twice: int = 0
         ids = {str(e.message.get("Message-ID")) for e in stack.smtp.emails
                if (e.to, e.subject) == key}
         assert len(ids) == 1, f"the resend of {key} must carry the same Message-ID: {ids}"
+
+
+def wait_claims_lapsed(rt: Any, cycle_id: str) -> None:
+    """Until no message of the cycle is held by a deliverer's lease: what the next pass
+    after a crash needs before it can take the dead deliverer's claims."""
+    from sqlalchemy import func, select
+
+    from plancycle.register.models import Notification
+
+    def lapsed() -> bool:
+        with rt.register.session() as session:
+            return not session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.cycle_id == cycle_id,
+                Notification.claimed_until > datetime.now(UTC)))
+
+    wait_for(lapsed, timeout=LEASE_SECONDS * 3, what="the dead deliverer's claims to lapse")
 
 
 def walk(rt: Any, cycle_id: str, last: date) -> None:

@@ -12,24 +12,18 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
-
 from tests.stack.conftest import (
     ledger,
     planner_dashboard,
     sent_once_each,
     unsettled,
+    wait_claims_lapsed,
     wait_for,
     walk,
 )
 
 DAY = date(2026, 5, 6)
 CHASER = "chaser/daily-chaser"
-NEEDS_MESSAGE_ID = pytest.mark.xfail(
-    reason="needs the lead's delivery rewrite (plancycle/notify): a claim on each queued "
-           "message and a stable Message-ID from its idempotency key, so the one message in "
-           "flight at a crash is the only one resent and the resend is recognisable",
-    raises=AssertionError, strict=False)
 
 
 def _cycle(on_stack, name: str):
@@ -61,7 +55,6 @@ def test_smtp_down_for_a_while_then_back_delivers_everything_once(mail, on_stack
     sent_once_each(mail, rows)
 
 
-@NEEDS_MESSAGE_ID
 def test_kill_9_of_a_worker_mid_delivery_loses_nothing(mail, on_stack):
     rt, cycle = _cycle(on_stack, "kill-worker")
     mail.smtp.delay = 0.3
@@ -73,6 +66,7 @@ def test_kill_9_of_a_worker_mid_delivery_loses_nothing(mail, on_stack):
     received_at_kill = mail.smtp.count
     mail.smtp.delay = 0.0
     mail.heal()  # `stack up` again: the dead worker comes back, nothing else changes
+    wait_claims_lapsed(rt, cycle)  # the dead deliverer's batch is free once its lease ends
     mail.run(CHASER, as_of=DAY.isoformat(), cycle_id=cycle)
     rows = ledger(rt, cycle)
     assert not unsettled(rows)
@@ -80,7 +74,6 @@ def test_kill_9_of_a_worker_mid_delivery_loses_nothing(mail, on_stack):
     sent_once_each(mail, rows, allow_twice=1)
 
 
-@NEEDS_MESSAGE_ID
 def test_postgres_restarted_under_a_worker_the_next_pass_recovers(mail, on_stack):
     rt, cycle = _cycle(on_stack, "pg-restart")
     workers_before = {p: pid for p, pid in mail.stack.home.state()["pids"].items()
@@ -92,6 +85,7 @@ def test_postgres_restarted_under_a_worker_the_next_pass_recovers(mail, on_stack
     mail.stack.postgres.restart()  # every connection is cut, mid-delivery
     mail.smtp.delay = 0.0
     mail.wait(run, timeout=300)  # it ends one way or another; nobody touches anything
+    wait_claims_lapsed(rt, cycle)
     mail.run(CHASER, as_of=DAY.isoformat(), cycle_id=cycle)
     rows = ledger(rt, cycle)
     assert not unsettled(rows)

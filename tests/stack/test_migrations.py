@@ -56,7 +56,33 @@ def _counts(url: str) -> dict[str, int]:
     return counts
 
 
-def test_upgrade_from_0003_to_head_keeps_the_register_and_adds_the_guards(database, home):
+def _copy_into_released(source: str, target: str) -> None:
+    """Copy a register the product wrote at head into one at the released schema: every row
+    of every table the released schema has, in its columns (what a register written by the
+    released code holds); the serial counters follow."""
+    from plancycle.register.models import Base
+
+    reading, writing = create_engine(source), create_engine(target)
+    with reading.connect() as src, writing.begin() as dst:
+        present = {t: {c["name"] for c in inspect(dst).get_columns(t)}
+                   for t in inspect(dst).get_table_names()}
+        for table in Base.metadata.sorted_tables:
+            if table.name not in present:
+                continue  # added after the released schema
+            columns = [c.name for c in table.columns if c.name in present[table.name]]
+            rows = [dict(r._mapping) for r in src.execute(select(*[table.c[c] for c in columns]))]
+            if rows:
+                dst.execute(table.insert(), rows)
+            if "id" in columns and table.c.id.type.python_type is int:
+                dst.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"coalesce((SELECT max(id) FROM \"{table.name}\"), 0) + 1, false)"))
+    reading.dispose()
+    writing.dispose()
+
+
+def test_upgrade_from_0003_to_head_keeps_the_register_and_adds_the_guards(database, home,
+                                                                            stack):
     engine = create_engine(database)
     with engine.begin() as connection:
         config = alembic_config(database)
@@ -64,10 +90,15 @@ def test_upgrade_from_0003_to_head_keeps_the_register_and_adds_the_guards(databa
         command.upgrade(config, RELEASED)
     engine.dispose()
 
-    # A register in use at 0003 (the ORM writes nothing 0003 lacks). Runtime.build would
-    # migrate, so the runtime is put together by hand.
+    # A register in use: the sample cycle written by the product (at head, in a scratch
+    # database), copied into the 0003 schema; then two live decisions by one approver,
+    # which 0003 allowed.
+    scratch = f"scratch_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(stack.stack.postgres.dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{scratch}"')
     clock = SimulatedClock(date(2026, 4, 1))
-    register = Register(database, clock=clock)
+    register = Register(stack.stack.postgres.url(scratch), clock=clock)
+    register.migrate()
     with register.session(actor="planner") as session:
         start_cycle(session, load_config(SAMPLE), SAMPLE)
     channels = RecordingChannels()
@@ -76,7 +107,13 @@ def test_upgrade_from_0003_to_head_keeps_the_register_and_adds_the_guards(databa
     walk(rt, "rxx-2026-27", date(2026, 4, 22))
     rt.chase("rxx-2026-27", date(2026, 4, 22))
     rt.deliver("rxx-2026-27")
-    with register.session() as session:
+    register.dispose()
+    _copy_into_released(stack.stack.postgres.url(scratch), database)
+    with psycopg.connect(stack.stack.postgres.dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+
+    register = Register(database, clock=clock)
+    with register.engine.begin() as session:
         cycle_id = "rxx-2026-27"
         task_id, person_id = session.execute(text(
             "SELECT a.task_id, a.person_id FROM assignments a JOIN tasks t ON t.id = a.task_id"
@@ -98,7 +135,9 @@ def test_upgrade_from_0003_to_head_keeps_the_register_and_adds_the_guards(databa
         indexes = {i["name"] for i in inspect(connection).get_indexes("decisions")}
     assert revision == ScriptDirectory.from_config(alembic_config(database)).get_current_head()
     assert "uq_decisions_live_per_person" in indexes
-    assert _counts(database) == before
+    after = _counts(database)
+    assert {t: n for t, n in after.items() if t in before} == before  # every row still there
+    assert all(after[t] == 0 for t in set(after) - set(before))  # tables added since 0003
     with register.session() as session:
         live = session.scalars(select(Decision).where(Decision.valid.is_(True))).all()
         assert [d.decided_at.day for d in live] == [2]  # the later decision stands

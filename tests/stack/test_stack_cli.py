@@ -54,3 +54,23 @@ def test_up_again_starts_nothing_and_status_shows_every_part(stack, on_stack):
                                                           env.items()})
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "Agree the planning timetable" in listed.stdout
+
+
+def test_secrets_env_writes_the_prefect_secret_blocks_for_a_host(stack, tmp_path):
+    """A worker host's systemd unit turns the server's Secret blocks into its environment."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PLANCYCLE_")},
+           "PREFECT_API_URL": stack.api_url}
+    saved = subprocess.run(
+        [sys.executable, "-c", "from prefect.blocks.system import Secret; "
+         "Secret(value='smtp://relay.test:25?from=planning@trust.test')"
+         ".save('plancycle-email-url', overwrite=True)"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 0, saved.stderr
+    out = tmp_path / "run" / "secrets.env"
+    done = subprocess.run([sys.executable, "-m", "plancycle.stack", "secrets-env", "--out",
+                           str(out)], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == "PLANCYCLE_EMAIL_URL=smtp://relay.test:25?from=planning@trust.test\n"
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "no block plancycle-database-url" in done.stdout
