@@ -168,7 +168,9 @@ def xlsx_bytes(template: WorkforceTemplate) -> bytes:
 
 
 def _stable_zip(data: bytes) -> bytes:
-    """Rewrite the xlsx zip with fixed member times so the same template has the same hash."""
+    """Rewrite the xlsx zip with fixed member times (and the modified time openpyxl stamps on
+    save) so the same template always has the same hash."""
+    import re
     import zipfile
 
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -177,7 +179,11 @@ def _stable_zip(data: bytes) -> bytes:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z",
+                                 content)
+            dst.writestr(fixed, content)
     return out.getvalue()
 
 
