@@ -445,6 +445,9 @@ def dq_summary(session: Session, cycle_id: str) -> DQSummary:
     return DQSummary(rows=out, **counts)
 
 
+TEMPLATE_KIND = "workforce_template"
+
+
 def approval_requests(session: Session, task: Task, builder: MessageBuilder,
                       summary: DQSummary | None = None,
                       require_document: bool = False) -> list[Intent]:
@@ -462,6 +465,9 @@ def approval_requests(session: Session, task: Task, builder: MessageBuilder,
         return []  # nothing to approve yet: the request goes out with the first version
     roles = {r: builder.role_names.get(r, r) for r in _approver_roles(task)}
     quorum = gate_settings(task).get("quorum", "all")
+    # The plan's gate approves the workforce plan template with it (Annex D states its hash).
+    template = (current_document(session, task.cycle_id, TEMPLATE_KIND)
+                if status.document_kind == "plan" else None)
     intents = []
     for assignment in approvers_waiting(session, task):
         person = builder.people[assignment.person_id]
@@ -472,6 +478,8 @@ def approval_requests(session: Session, task: Task, builder: MessageBuilder,
             "document_sha256": status.document_sha256,
             "document_label": (f"{status.document_kind} v{status.document_version}"
                                if document else f"{status.document_kind} (not yet issued)"),
+            "template_sha256": template.sha256 if template is not None else None,
+            "template_version": template.version if template is not None else None,
             "approver_roles": list(roles.values()),
             "approved_roles": [roles[r] for r in status.approved_roles],
             "quorum": {"all": "every role", "any": "any one role"}.get(

@@ -49,6 +49,15 @@ def build(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
                       f"{result.summary_pdf_path}", highlight=False, soft_wrap=True)
     for name, value in result.measures.items():
         console.print(f"  {name}: {value}", highlight=False)
+    if result.template_path is not None:
+        from plancycle.template.compare import describe_change
+
+        state = "new version" if result.template_new_version else "unchanged"
+        console.print(f"  Workforce plan template v{result.template_version} ({state}, sha256 "
+                      f"{result.template_sha256}): {result.template_path}", highlight=False,
+                      soft_wrap=True)
+        for line in describe_change(result.template_path, result.template_previous_path):
+            console.print(f"    {line}", highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False, soft_wrap=True)
 

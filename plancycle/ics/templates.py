@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pandas as pd
 
@@ -208,3 +209,51 @@ def _outliers(templates: Sequence[WorkforceTemplate], baseline: object,
                          "difference_wte": diff, "difference_pct": pct,
                          "outlier": theirs is None or pct is None or abs(pct) > tolerance_pct})
     return pd.DataFrame(rows, columns=OUTLIER_COLUMNS)
+
+
+# --- receiving the organisations' templates ----------------------------------------------------
+
+@dataclass
+class Received:
+    """What the ICS did with each organisation's template: checked, accepted or sent back."""
+
+    templates: list[WorkforceTemplate]
+    checks: dict[str, object]        # org_code -> TemplateCheck (its DQ report)
+    missing: list[str]               # organisations with no template yet
+
+    def sent_back(self) -> list[str]:
+        return [code for code, c in self.checks.items() if not c.accepted]  # type: ignore
+
+
+def template_file(session: object, cycle_id: str, package_sha256: str | None) -> Path | None:
+    """The xlsx an organisation submitted (in its package), else its registered template."""
+    from plancycle.signoff import TEMPLATE_KIND, current_document
+    from plancycle.submission import submissions_dir
+
+    if package_sha256:
+        found = sorted((submissions_dir() / cycle_id / package_sha256 / "template").glob("*.xlsx"))
+        if found:
+            return found[0]
+    document = current_document(session, cycle_id, TEMPLATE_KIND)  # type: ignore[arg-type]
+    return Path(document.path) if document is not None and Path(document.path).exists() else None
+
+
+def receive_templates(session: object, plans: pd.DataFrame, *, agency_cap_pct: Decimal,
+                      tolerance_pct: Decimal, now: object = None) -> Received:
+    """Check every organisation's template; the accepted ones are rolled up."""
+    from plancycle.template.check import check_template
+
+    templates, checks, missing = [], {}, []
+    for row in plans.to_dict("records"):
+        code, cycle_id = row["org_code"], row.get("cycle_id")
+        path = template_file(session, cycle_id, row.get("package_sha256")) if cycle_id else None
+        if path is None:
+            missing.append(code)
+            continue
+        result = check_template(path, file_name=f"{code}-{path.name}",
+                                agency_cap_pct=agency_cap_pct, tolerance_pct=tolerance_pct,
+                                now=now)  # type: ignore[arg-type]
+        checks[code] = result
+        if result.accepted and result.template is not None:
+            templates.append(result.template)
+    return Received(templates, checks, missing)

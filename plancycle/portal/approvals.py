@@ -35,6 +35,7 @@ from plancycle.register.models import (
     Upload,
 )
 from plancycle.signoff import (
+    TEMPLATE_KIND,
     Condition,
     SignoffError,
     Verdict,
@@ -138,6 +139,9 @@ def dq_summary(session: Session, cycle_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def router(portal: Portal) -> APIRouter:
     api = APIRouter()
     rt = portal.runtime
@@ -159,7 +163,11 @@ def router(portal: Portal) -> APIRouter:
             .order_by(Decision.id.desc())).first()
         approvers = [{"role": roles.get(r, r), "approved": r in status.approved_roles}
                      for r in gate.get("approvers", [task.role_key])]
+        template = (current_document(session, task.cycle_id, TEMPLATE_KIND)
+                    if gate.get("document", "plan") == "plan" else None)
+        template_ok = template is not None and file_sha256(Path(template.path)) == template.sha256
         view.update(
+            workforce_template=template, workforce_template_ok=template_ok,
             document=document, document_ok=document is not None and on_disk == document.sha256,
             document_missing=document is not None and on_disk is None,
             document_type="PDF" if document and document.path.lower().endswith(".pdf")
@@ -201,6 +209,20 @@ def router(portal: Portal) -> APIRouter:
         return FileResponse(path, media_type=media, headers={
             "Content-Security-Policy": DOCUMENT_CSP,
             "Content-Disposition": f'inline; filename="{doc.kind}-v{doc.version}{path.suffix}"'})
+
+    @api.get("/t/{token}/template")
+    def template_file(request: Request, token: str) -> Response:
+        """The workforce plan template approved with the plan (xlsx), verified by its hash."""
+        visit = portal.visit(request, token)
+        view = read_gate(visit)
+        doc = view["workforce_template"]
+        if doc is None or not view["workforce_template_ok"]:
+            raise PortalProblem(404, "No workforce plan template",
+                                "There is no verified workforce plan template for this plan yet; "
+                                "the workforce planner builds it with the plan.")
+        return FileResponse(Path(doc.path), media_type=XLSX_MEDIA, headers={
+            "Content-Disposition": f'attachment; filename="workforce-template-v{doc.version}'
+                                   f'.xlsx"'})
 
     def record(visit: Visit, form: DecisionForm) -> int:
         with rt.register.session(actor=visit.actor, note="decided in the portal") as session:

@@ -32,6 +32,7 @@ from plancycle.register.models import (
     Upload,
 )
 from plancycle.signoff import (
+    TEMPLATE_KIND,
     current_document,
     decision_trail,
     document_kind,
@@ -92,6 +93,7 @@ def latest_accepted(session: Session, cycle_id: str) -> list[tuple[Upload, Task]
 def basis(session: Session, cycle_id: str, gate: Task) -> dict[str, Any]:
     """What a package is a package *of*: the same basis means the same package."""
     document = current_document(session, cycle_id, document_kind(gate))
+    template = current_document(session, cycle_id, TEMPLATE_KIND)
     return {
         "cycle": cycle_id,
         "gate": gate.key,
@@ -100,6 +102,7 @@ def basis(session: Session, cycle_id: str, gate: Task) -> dict[str, Any]:
         "document_sha256": document.sha256 if document else None,
         "decisions": [d.id for d, _, _ in approving_decisions(session, cycle_id)],
         "returns": [u.sha256 for u, _ in latest_accepted(session, cycle_id)],
+        "template_sha256": template.sha256 if template else None,
     }
 
 
@@ -174,6 +177,10 @@ def build_package(session: Session, cycle_id: str, plan_pdf: bytes | Path | None
         returns.append({"path": name, "task": task.key, "return_kind": task.return_kind,
                         "upload_id": upload.id, "version": upload.version,
                         "original_name": upload.original_name, "sha256": upload.sha256})
+    template = _template_files(session, cycle_id, cycle.org_code, cycle.financial_year)
+    files.update(template.files)
+    system_tables = _system_tables_files(session, cycle_id)
+    files.update(system_tables)
     summary = dq_summary(session, cycle_id)
     files["dq_summary.csv"] = _csv(summary.rows)
     files["dq_summary.json"] = _json({"accepted": summary.accepted, "warned": summary.warned,
@@ -213,6 +220,8 @@ def build_package(session: Session, cycle_id: str, plan_pdf: bytes | Path | None
                          else None},
             "basis": wanted,
             "returns": returns,
+            "template": template.entry,
+            "system_tables": sorted(system_tables) or None,
             "dq": {"accepted": summary.accepted, "warned": summary.warned,
                    "failed": summary.failed},
             "files": listed,
@@ -231,6 +240,54 @@ def build_package(session: Session, cycle_id: str, plan_pdf: bytes | Path | None
     zip_path = directory.with_suffix(".zip")
     _write_zip(directory, zip_path, [f["path"] for f in listed] + [MANIFEST])
     return Package(cycle_id, sha, directory, zip_path, manifest)
+
+
+@dataclass(frozen=True)
+class _TemplateFiles:
+    files: dict[str, bytes | Path]
+    entry: dict[str, Any] | None
+
+
+def _template_files(session: Session, cycle_id: str, org_code: str, financial_year: str
+                    ) -> _TemplateFiles:
+    """The registered workforce plan template (xlsx and its CSV folder), checked against its
+    recorded hash; none for a cycle whose plan was built without one."""
+    document = current_document(session, cycle_id, TEMPLATE_KIND)
+    if document is None:
+        return _TemplateFiles({}, None)
+    xlsx = Path(document.path)
+    if not xlsx.exists() or sha256_file(xlsx) != document.sha256:
+        raise SubmissionError(
+            f"the workforce plan template v{document.version} is missing or altered at {xlsx}; "
+            "rebuild the plan (`plancycle plan build`) before submitting")
+    stem = f"template/{org_code}-workforce-template-{financial_year.replace('/', '-')}"
+    files: dict[str, bytes | Path] = {f"{stem}.xlsx": xlsx}
+    folder = xlsx.with_suffix("")
+    if folder.is_dir():
+        files.update({f"template/csv/{p.name}": p for p in sorted(folder.glob("*.csv"))})
+    return _TemplateFiles(files, {"path": f"{stem}.xlsx", "sha256": document.sha256,
+                                  "version": document.version,
+                                  "csv": sorted(n for n in files if n.endswith(".csv"))})
+
+
+SYSTEM_TABLES_KIND = "system_tables"
+
+
+def _system_tables_files(session: Session, cycle_id: str) -> dict[str, bytes | Path]:
+    """A system cycle's tables (by organisation, staff group, place; the system trajectory,
+    bridge and KPIs) as CSV, for the region; nothing for an organisation's cycle."""
+    document = current_document(session, cycle_id, SYSTEM_TABLES_KIND)
+    if document is None:
+        return {}
+    html = Path(document.path)
+    folder = html.with_suffix("")
+    if not html.exists() or sha256_file(html) != document.sha256 or not folder.is_dir():
+        raise SubmissionError(
+            f"the system tables v{document.version} are missing or altered at {html}; "
+            "roll the system up again (`plancycle ics rollup`) before submitting")
+    files: dict[str, bytes | Path] = {"system_tables/system_tables.html": html}
+    files.update({f"system_tables/{p.name}": p for p in sorted(folder.glob("*.csv"))})
+    return files
 
 
 def _write_zip(directory: Path, zip_path: Path, names: list[str]) -> None:
