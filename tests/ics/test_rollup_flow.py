@@ -239,8 +239,8 @@ def test_system_tables_flags_and_the_system_plan_through_the_people_board(system
     home = Path(plan.path).parents[2]
     package = sorted((home / "submissions" / ICS_CYCLE).glob("*/manifest.json"))
     manifest = json.loads(package[-1].read_text())
-    for name in ("by_organisation", "by_staff_group", "system_wte_trajectory", "system_bridge",
-                 "system_kpis"):
+    for name in ("organisations", "organisation_staff_group", "system_wte_trajectory",
+                 "system_bridge", "system_kpis"):
         assert f"system_tables/{name}.csv" in manifest["system_tables"], name
     assert manifest["template"]["path"].endswith(".xlsx")
 
