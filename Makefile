@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test lint install bench clean stack stack-status stack-down
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test: install lint
 
 demo: install
 	$(PY) -m plancycle.demo --serve
+
+# The production stack on this machine (Postgres, Prefect server, 2 workers, deployments,
+# portal) with the sample cycle in it; `make stack-status`, `make stack-down`.
+stack: install
+	$(VENV)/bin/plancycle stack up --sample
+
+stack-status: install
+	$(VENV)/bin/plancycle stack status
+
+stack-down: install
+	$(VENV)/bin/plancycle stack down
 
 bench: install
 	$(PY) bench/chaser.py

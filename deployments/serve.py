@@ -24,6 +24,12 @@ TIMEZONE = "Europe/London"
 CHASER_CRON = "30 7 * * 1-5"
 #: Every hour in the working day the cycle reconciles (stages open, tasks unblock).
 CYCLE_CRON = "0 8-18 * * 1-5"
+#: Every 15 minutes: uploads a crash left stored but unvalidated get their verdict.
+SWEEP_CRON = "*/15 * * * *"
+#: The last month of each quarter, mid-month: the Annex G check-ins.
+CHECKIN_CRON = "0 9 15 6,9,12,3 *"
+#: Working days at 10:00: the ICS roll-up follows its organisations.
+ROLLUP_CRON = "0 10 * * 1-5"
 #: Emitted by flows.validate_return.announce_upload when a raw return has been stored by an
 #: ingestion path that does not validate in-process (the portal and CLI validate at once).
 UPLOAD_EVENT = "plancycle.upload.stored"
@@ -34,6 +40,7 @@ def deployments() -> list:  # type: ignore[type-arg]
     from flows.analysis import build_workforce_plan
     from flows.annual_cycle import annual_cycle
     from flows.chaser import chaser
+    from flows.checkins import quarterly_checkins
     from flows.ics_rollup import ics_rollup
     from flows.signoff import signoff_gate
     from flows.submission import submit_cycle
@@ -42,9 +49,8 @@ def deployments() -> list:  # type: ignore[type-arg]
     built = [
         annual_cycle.to_deployment(
             name="annual-cycle",
-            description="Reconcile a planning cycle with its calendar; run per cycle.",
+            description="Reconcile every open cycle with its calendar (one run per cycle).",
             schedules=[Cron(CYCLE_CRON, timezone=TIMEZONE)],
-            parameters={"cycle_id": "rxx-2026-27"},
             tags=["plancycle", "cycle"],
         ),
         chaser.to_deployment(
@@ -64,6 +70,19 @@ def deployments() -> list:  # type: ignore[type-arg]
             )],
             tags=["plancycle", "returns"],
         ),
+        validate_return.to_deployment(
+            name="validate-stored-returns",
+            description="Validate uploads a crash left stored but without a verdict.",
+            schedules=[Cron(SWEEP_CRON, timezone=TIMEZONE)],
+            concurrency_limit=1,
+            tags=["plancycle", "returns"],
+        ),
+        quarterly_checkins.to_deployment(
+            name="quarterly-checkins",
+            description="Annex G check-ins for every open cycle, once a quarter.",
+            schedules=[Cron(CHECKIN_CRON, timezone=TIMEZONE)],
+            tags=["plancycle", "actions"],
+        ),
         build_workforce_plan.to_deployment(
             name="build-workforce-plan",
             description="Analyse the accepted returns and register the plan document.",
@@ -76,8 +95,8 @@ def deployments() -> list:  # type: ignore[type-arg]
         ),
         ics_rollup.to_deployment(
             name="ics-rollup",
-            description="Roll the member organisations' cycles up into the system plan.",
-            parameters={"ics_cycle_id": "qoc-2026-27", "organisation_cycle_ids": []},
+            description="Roll every open ICS system cycle's members up into its system plan.",
+            schedules=[Cron(ROLLUP_CRON, timezone=TIMEZONE)],
             tags=["plancycle", "ics"],
         ),
         submit_cycle.to_deployment(

@@ -14,9 +14,18 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from plancycle import runtime
+from plancycle.register.cycles import open_cycles
 from plancycle.register.models import Stage
 from tasks.cycle import publish_status, reconcile_cycle, stage_transition
 from tasks.notify import deliver_notifications
+from tasks.runs import current_deployment, start_runs
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    cycle_id = flow_run.parameters.get("cycle_id")
+    return f"cycle {cycle_id}" if cycle_id else "open cycles"
 
 
 def _stage_names(cycle_id: str) -> dict[str, str]:
@@ -24,10 +33,17 @@ def _stage_names(cycle_id: str) -> dict[str, str]:
         return {s.key: s.name for s in session.query(Stage).filter(Stage.cycle_id == cycle_id)}
 
 
-@flow(name="annual-cycle", flow_run_name="cycle {cycle_id}", log_prints=True)
-def annual_cycle(cycle_id: str, until_complete: bool = False, poll_seconds: float = 900.0,
-                 max_passes: int = 0) -> dict[str, Any]:
-    """Run reconcile passes for one cycle; stop after one pass unless ``until_complete``."""
+@flow(name="annual-cycle", flow_run_name=_run_name, log_prints=True)
+def annual_cycle(cycle_id: str | None = None, until_complete: bool = False,
+                 poll_seconds: float = 900.0, max_passes: int = 0) -> dict[str, Any]:
+    """Run reconcile passes for one cycle; stop after one pass unless ``until_complete``.
+
+    Without ``cycle_id`` (the scheduled deployment) every open organisation cycle in the
+    register gets its own pass: in a deployment, one flow run per cycle on the work pool
+    (so a region's cycles spread over the workers); run locally, one subflow run each.
+    """
+    if cycle_id is None:
+        return _every_open_cycle(until_complete, poll_seconds, max_passes)
     rt = runtime.current()
     logger = get_run_logger()
     names = _stage_names(cycle_id)
@@ -60,7 +76,19 @@ def annual_cycle(cycle_id: str, until_complete: bool = False, poll_seconds: floa
         rt.wait(poll_seconds)
 
 
+def _every_open_cycle(until_complete: bool, poll_seconds: float, max_passes: int
+                      ) -> dict[str, Any]:
+    with runtime.current().register.session() as session:
+        cycle_ids = open_cycles(session, system=False)
+    options = {"until_complete": until_complete, "poll_seconds": poll_seconds,
+               "max_passes": max_passes}
+    deployment = current_deployment()
+    if deployment is not None:
+        return {"cycles": start_runs(deployment, "cycle_id", cycle_ids, **options)}
+    return {"cycles": {cycle_id: annual_cycle(cycle_id, **options) for cycle_id in cycle_ids}}
+
+
 if __name__ == "__main__":
     import sys
 
-    annual_cycle(sys.argv[1])
+    annual_cycle(sys.argv[1] if len(sys.argv) > 1 else None)

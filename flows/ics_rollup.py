@@ -40,6 +40,7 @@ from prefect import flow, get_run_logger
 
 from plancycle import runtime
 from plancycle.ics import service
+from plancycle.register.cycles import open_cycles
 from tasks.cycle import stage_transition
 from tasks.ics import (
     build_system_documents,
@@ -50,7 +51,7 @@ from tasks.ics import (
     submit_to_region,
     task_states,
 )
-from tasks.runs import flow_runs
+from tasks.runs import current_deployment, flow_runs, start_runs
 from tasks.signoff import check_gate
 
 DEPLOYMENT = "annual-cycle/annual-cycle"
@@ -102,16 +103,35 @@ def start_or_follow(organisation_cycle_ids: Sequence[str], deployment: str | Non
     return runs
 
 
-@flow(name="ics-rollup", flow_run_name="roll up {ics_cycle_id}", log_prints=True)
-def ics_rollup(ics_cycle_id: str, organisation_cycle_ids: list[str],
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    ics_cycle_id = flow_run.parameters.get("ics_cycle_id")
+    return f"roll up {ics_cycle_id}" if ics_cycle_id else "roll up open system cycles"
+
+
+@flow(name="ics-rollup", flow_run_name=_run_name, log_prints=True)
+def ics_rollup(ics_cycle_id: str | None = None, organisation_cycle_ids: list[str] | None = None,
                deployment: str | None = DEPLOYMENT, until_complete: bool = False,
                poll_seconds: float = 3600.0, max_passes: int = 0,
                published_data: str | None = None) -> dict[str, Any]:
-    """Follow the organisations, roll up, sign off and submit (see the module docstring)."""
+    """Follow the organisations, roll up, sign off and submit (see the module docstring).
+
+    Without ``ics_cycle_id`` (the scheduled deployment) every open ICS system cycle in the
+    register is rolled up, each in its own flow run; without ``organisation_cycle_ids`` the
+    members' cycles are found in the register by ORG_CODE and financial year.
+    """
+    options = {"deployment": deployment, "until_complete": until_complete,
+               "poll_seconds": poll_seconds, "max_passes": max_passes,
+               "published_data": published_data}
+    if ics_cycle_id is None:
+        return _every_system_cycle(options)
     rt = runtime.current()
     logger = get_run_logger()
     with rt.register.session() as session:  # refuse a bad call before starting anything
         config = service.system_config(session, ics_cycle_id)
+        if organisation_cycle_ids is None:
+            organisation_cycle_ids = service.organisation_cycles(session, config)
         members = service.member_cycles(session, config, organisation_cycle_ids)
     runs = start_or_follow(organisation_cycle_ids, deployment, rt.clock.today())
     codes = {m.cycle_id: m.member.org_code for m in members if m.cycle_id}
@@ -164,7 +184,18 @@ def ics_rollup(ics_cycle_id: str, organisation_cycle_ids: list[str],
         rt.wait(poll_seconds)
 
 
+def _every_system_cycle(options: dict[str, Any]) -> dict[str, Any]:
+    with runtime.current().register.session() as session:
+        ics_cycle_ids = open_cycles(session, system=True)
+    running_as = current_deployment()
+    if running_as is not None:
+        return {"system_cycles": start_runs(running_as, "ics_cycle_id", ics_cycle_ids,
+                                            **options)}
+    return {"system_cycles": {cycle_id: ics_rollup(cycle_id, **options)
+                              for cycle_id in ics_cycle_ids}}
+
+
 if __name__ == "__main__":
     import sys
 
-    ics_rollup(sys.argv[1], sys.argv[2:])
+    ics_rollup(sys.argv[1] if len(sys.argv) > 1 else None, sys.argv[2:] or None)

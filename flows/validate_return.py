@@ -13,21 +13,54 @@ In a deployment it is triggered by the ``plancycle.upload.stored`` event, which
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
+from plancycle import runtime
+from plancycle.uploads import awaiting_validation
 from tasks.returns import publish_dq_report, validate_stored_upload
 
 UPLOAD_EVENT = "plancycle.upload.stored"
 
 
-@flow(name="validate-return", flow_run_name="validate upload {upload_id}")
-def validate_return(upload_id: int) -> dict[str, Any]:
-    """Validate a stored upload, accept or send it back, and publish its DQ report."""
-    outcome = validate_stored_upload(upload_id)
-    publish_dq_report(upload_id)
-    return outcome
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    upload_id = flow_run.parameters.get("upload_id")
+    return f"validate upload {upload_id}" if upload_id else "validate stored uploads"
+
+
+@flow(name="validate-return", flow_run_name=_run_name)
+def validate_return(upload_id: int | None = None, stored_minutes_ago: float = 10.0
+                    ) -> dict[str, Any]:
+    """Validate a stored upload, accept or send it back, and publish its DQ report.
+
+    Without ``upload_id`` (the scheduled sweep) every upload of a running cycle stored more
+    than ``stored_minutes_ago`` minutes ago and still without a verdict is validated — the
+    ones a crash left between storing and validating. Recent ones are left to the run their
+    upload event triggered.
+    """
+    if upload_id is not None:
+        outcome = validate_stored_upload(upload_id)
+        publish_dq_report(upload_id)
+        return outcome
+    rt = runtime.current()
+    with rt.register.session() as session:
+        pending = awaiting_validation(session,
+                                      rt.clock.now() - timedelta(minutes=stored_minutes_ago))
+    outcomes: dict[str, Any] = {}
+    for pending_id in pending:
+        state = validate_stored_upload(pending_id, return_state=True)
+        if state.is_completed():
+            publish_dq_report(pending_id)
+            outcomes[str(pending_id)] = state.result()["verdict"]
+        else:
+            get_run_logger().warning("upload %s still not validated: %s", pending_id,
+                                     state.message)
+            outcomes[str(pending_id)] = "not validated"
+    return {"validated": outcomes}
 
 
 def announce_upload(upload_id: int, cycle_id: str, task_key: str) -> None:
@@ -43,4 +76,4 @@ def announce_upload(upload_id: int, cycle_id: str, task_key: str) -> None:
 if __name__ == "__main__":
     import sys
 
-    print(validate_return(int(sys.argv[1])))
+    print(validate_return(int(sys.argv[1]) if len(sys.argv) > 1 else None))

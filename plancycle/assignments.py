@@ -37,6 +37,21 @@ def holders(session: Session, cycle_id: str, role_key: str) -> list[Person]:
         .order_by(Person.id)))
 
 
+def planner_roles(session: Session, cycle_id: str) -> set[str]:
+    """The workforce planner's roles: those owning the cycle's analysis tasks."""
+    return set(session.scalars(select(Task.role_key).where(
+        Task.cycle_id == cycle_id, Task.kind == TaskKind.ANALYSIS)))
+
+
+def planners(session: Session, cycle_id: str) -> list[Person]:
+    """Who runs the cycle (and whom people are told to ask): its planner roles' holders."""
+    roles = planner_roles(session, cycle_id)
+    return list(session.scalars(
+        select(Person).join(RoleHolder, RoleHolder.person_id == Person.id)
+        .where(RoleHolder.cycle_id == cycle_id, RoleHolder.role_key.in_(roles))
+        .distinct().order_by(Person.id))) if roles else []
+
+
 def task_roles(task: Task) -> list[str]:
     """The roles that act on a task: a gate's approver roles, otherwise the task's role."""
     if task.kind == TaskKind.GATE and task.settings.get("gate"):

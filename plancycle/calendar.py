@@ -37,6 +37,18 @@ class WorkingCalendar:
             day not in self.extra_closures
         )
 
+    def closure(self, day: date) -> str | None:
+        """Why ``day`` is not a working day, in words ("Saturday", "Early May Bank Holiday"),
+        or None when it is one."""
+        if day.weekday() >= 5:
+            return f"{day:%A}"
+        if self.is_bank_holiday(day):
+            name = holidays.country_holidays("GB", subdiv="ENG", years=day.year).get(day)
+            return f"a bank holiday ({name})" if name else "a bank holiday"
+        if day in self.extra_closures:
+            return "a closure day"
+        return None
+
     def next_working_day(self, day: date) -> date:
         """``day`` itself if it is a working day, else the next one."""
         while not self.is_working_day(day):

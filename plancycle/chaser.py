@@ -21,8 +21,9 @@ from plancycle.calendar import WorkingCalendar, working_days_between_arrays
 from plancycle.chasing import ChaseStep, chase_steps
 from plancycle.clock import LONDON
 from plancycle.links import TaskLinks
+from plancycle.notify.fallbacks import UNROUTED
 from plancycle.notify.messages import MessageBuilder
-from plancycle.notify.service import Intent, Notifier
+from plancycle.notify.service import Intent, Notifier, write_notifications
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -237,6 +238,29 @@ def plan(session: Session, cycle_id: str, today: date,
     return planned
 
 
+def _marker(planned: PlannedStep, cycle_id: str, now: datetime, channel: str, status: str,
+            subject: str) -> dict[str, Any]:
+    """A notification row that records a step as handled without sending anything."""
+    return {"idempotency_key": f"{planned.step.key}:{channel}", "cycle_id": cycle_id,
+            "person_id": planned.person_id, "assignment_id": planned.assignment_id,
+            "kind": planned.step.kind, "channel": channel, "subject": subject, "body": "",
+            "html": None, "ics": None, "status": status, "attempts": 0, "last_error": None,
+            "created_at": now, "sent_at": None, "next_attempt_at": None, "claimed_by": None,
+            "claimed_until": None}
+
+
+def _assignments(session: Session, cycle_id: str, ids: set[int]) -> dict[int, Assignment]:
+    """The planned steps' assignments (all open): by id in chunks, or the cycle's open ones
+    at once when most of them are wanted (bound parameters are limited per statement)."""
+    wanted = sorted(ids)
+    if len(wanted) > 5000:
+        return {a.id: a for a in session.scalars(select(Assignment).where(
+            Assignment.cycle_id == cycle_id, Assignment.state == AssignmentState.OPEN))
+            if a.id in ids}
+    return {a.id: a for a in session.scalars(select(Assignment).where(
+        Assignment.id.in_(wanted)))}
+
+
 def chase(session: Session, cycle_id: str, today: date, notifier: Notifier, links: TaskLinks,
           calendar: WorkingCalendar | None = None) -> ChaseResult:
     """Plan today's steps and queue their messages (digests grouped per person)."""
@@ -246,18 +270,21 @@ def chase(session: Session, cycle_id: str, today: date, notifier: Notifier, link
     if not result.planned:
         return result
     builder = MessageBuilder(session, cycle_id, links, calendar, today)
-    assignments = {a.id: a for a in session.scalars(select(Assignment).where(
-        Assignment.id.in_({p.assignment_id for p in result.planned})))}
+    assignments = _assignments(session, cycle_id, {p.assignment_id for p in result.planned})
     intents: list[Intent] = []
     digest_people: set[int] = set()
     digest_marks: list[PlannedStep] = []
+    unrouted: list[PlannedStep] = []
     for planned in result.planned:
         assignment = assignments[planned.assignment_id]
         if planned.digest and planned.step.kind != "escalation":
             digest_people.add(planned.person_id)
             digest_marks.append(planned)
             continue
-        intents += builder.chase(planned.step, assignment)
+        messages = builder.chase(planned.step, assignment)
+        if not messages:
+            unrouted.append(planned)  # an escalation nobody in the cycle can receive
+        intents += messages
     if digest_people:
         open_by_person: dict[int, list[Assignment]] = {}
         for a in session.scalars(select(Assignment).where(
@@ -267,15 +294,14 @@ def chase(session: Session, cycle_id: str, today: date, notifier: Notifier, link
         for person_id, items in open_by_person.items():
             intents.append(builder.digest(builder.people[person_id], items))
     created = notifier.queue(session, intents) if intents else []
-    # Steps folded into a digest are recorded as handled so they are not planned again.
+    # Steps folded into a digest, and escalations nobody can receive, are recorded as
+    # handled so they are not planned again (the unrouted ones are shown to the planner).
     now = notifier.clock.now()
-    for planned in digest_marks:
-        session.add(Notification(
-            idempotency_key=f"{planned.step.key}:digest", cycle_id=cycle_id,
-            person_id=planned.person_id, assignment_id=planned.assignment_id,
-            kind=planned.step.kind, channel="digest",
-            subject=f"included in digest of {today.isoformat()}", body="", status="digested",
-            attempts=0, created_at=now))
-    session.flush()
+    write_notifications(session, [
+        _marker(planned, cycle_id, now, "digest", "digested",
+                f"included in digest of {today.isoformat()}") for planned in digest_marks] + [
+        _marker(planned, cycle_id, now, "none", UNROUTED,
+                "escalation with nobody to receive it: no line manager, deputy, role holder "
+                "or workforce planner in the cycle") for planned in unrouted])
     result.queued = len(created)
     return result

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from plancycle.assignments import assign_task
 from plancycle.config.model import TaskKind
+from plancycle.register.locks import lock_cycle
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -61,7 +62,10 @@ def task_is_done(task: Task) -> bool:
 
 
 def reconcile(session: Session, cycle_id: str, today: date, now: datetime) -> Progress:
+    """One pass; passes of the same cycle at the same moment take turns (cycle row lock),
+    so the second sees what the first opened and assigns nobody twice."""
     progress = Progress()
+    lock_cycle(session, cycle_id)
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
         raise LookupError(f"no cycle '{cycle_id}' in the register")

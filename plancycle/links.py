@@ -9,6 +9,13 @@ a link *generation* in the register (table ``link_generations``, 0 until first r
 Every link carries the generation it was signed in; :func:`revoke_links` bumps it, so every
 link signed before stops working at once while the next reminder brings a working one.
 A generation rather than a list of revoked tokens because links are never stored.
+
+A correctly signed link is also **bound to people** (:func:`bind_link`): it names a person
+and an assignment, and it is honoured only when that person is the assignee, the
+assignee's deputy standing in (the assignee is recorded absent, or an escalation asked the
+deputy), or a delegate recorded in the register (:mod:`plancycle.delegates`). Anyone else
+sent an escalation about the assignment (a line manager, an executive) may see it, not act.
+Everyone else is refused with the names of the people to ask.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -26,8 +33,10 @@ from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plancycle.assignments import planners, stand_in
 from plancycle.clock import Clock, SystemClock
-from plancycle.register.models import LinkGeneration
+from plancycle.delegates import active_delegations
+from plancycle.register.models import Assignment, LinkGeneration, Notification, Person, Task
 
 C = TypeVar("C", bound="_Claims")
 
@@ -170,13 +179,113 @@ class SignedLinks:
 class TaskLinks(SignedLinks):
     salt = "plancycle.task-link"
 
-    def token(self, person: str, assignment: int, cycle: str) -> str:
+    def token(self, person: str, assignment: int, cycle: str,
+              generation: int | None = None) -> str:
+        """``generation``: the person's link generation when the caller has just read it
+        (a chaser pass reads every person's once instead of once per link)."""
+        if generation is None:
+            generation = self._generation(cycle, person)
         return self._serializer.dumps({"p": person, "a": assignment, "c": cycle,
-                                       "g": self._generation(cycle, person)})
+                                       "g": generation})
 
-    def url(self, person: str, assignment: int, cycle: str) -> str:
-        return f"{self.base_url}/t/{self.token(person, assignment, cycle)}"
+    def url(self, person: str, assignment: int, cycle: str,
+            generation: int | None = None) -> str:
+        return f"{self.base_url}/t/{self.token(person, assignment, cycle, generation)}"
 
     def verify(self, token: str) -> LinkClaims:
         return self._verified(token, lambda data: LinkClaims(
             person=str(data["p"]), assignment=int(data["a"]), cycle=str(data["c"])))
+
+
+# --- links bound to people ------------------------------------------------------------------
+
+ASSIGNEE, DEPUTY, DELEGATE, ESCALATION = "assignee", "deputy", "delegate", "escalation"
+
+
+class LinkNotBound(Exception):
+    """A correctly signed link used by someone it does not let in; the message says whom to
+    ask (shown to the person as it is)."""
+
+
+@dataclass(frozen=True)
+class LinkBinding:
+    """Why a person may use a link to an assignment, and whether they may act on it."""
+
+    how: str            # assignee / deputy / delegate / escalation (see the module docstring)
+    person: Person      # who the link lets in
+    holder: Person      # whose assignment it is
+    assignment: Assignment
+
+    @property
+    def acts(self) -> bool:
+        """May complete, upload or decide (an escalation only shows who holds it)."""
+        return self.how != ESCALATION
+
+    @property
+    def own(self) -> bool:
+        return self.how == ASSIGNEE
+
+
+def _contact(person: Person) -> str:
+    return f"{person.name} ({person.email})" if person.email else person.name
+
+
+def _ask_planner(session: Session, cycle_id: str) -> str:
+    names = [_contact(p) for p in planners(session, cycle_id)]
+    return "the workforce planner" + (f" ({', '.join(names)})" if names else "")
+
+
+def bind_link(session: Session, person: Person, assignment: Assignment, today: date
+              ) -> LinkBinding:
+    """How ``person`` may use a link to ``assignment`` today, or :class:`LinkNotBound`.
+
+    In order: the assignee; their deputy standing in (the assignee is absent and the
+    deputy is next in their chain of stand-ins, or an escalation of this assignment was sent
+    to the deputy); a delegate of the assignee recorded in the register and in force today
+    for this task; someone sent an escalation about it (view only).
+    """
+    holder = session.get(Person, assignment.person_id)
+    task = session.get(Task, assignment.task_id)
+    if holder.id == person.id:
+        return LinkBinding(ASSIGNEE, person, holder, assignment)
+    escalated = session.scalars(select(Notification.id).where(
+        Notification.assignment_id == assignment.id, Notification.person_id == person.id,
+        Notification.kind == "escalation").limit(1)).first() is not None
+    people = {p.key: p for p in session.scalars(
+        select(Person).where(Person.cycle_id == assignment.cycle_id))}
+    is_deputy = holder.deputy_key == person.key
+    standing_in = holder.absent and stand_in(holder, people).id == person.id
+    if standing_in or (is_deputy and escalated):
+        return LinkBinding(DEPUTY, person, holder, assignment)
+    if active_delegations(session, assignment.cycle_id, person_key=holder.key,
+                          delegate_key=person.key, on=today, task_key=task.key):
+        return LinkBinding(DELEGATE, person, holder, assignment)
+    if escalated:
+        return LinkBinding(ESCALATION, person, holder, assignment)
+    planner = _ask_planner(session, assignment.cycle_id)
+    if is_deputy:
+        raise LinkNotBound(
+            f"This link was made for {person.name}, {holder.name}'s deputy, but "
+            f"{holder.name} is not recorded as away, so '{task.name}' is still theirs. Ask "
+            f"{_contact(holder)} to hand it to you from their own link, or ask {planner} to "
+            f"record {holder.name} as absent.")
+    raise LinkNotBound(
+        f"This link was made for {person.name}, but '{task.name}' is assigned to "
+        f"{holder.name}. Only {holder.name}, their deputy standing in, or a delegate the "
+        f"workforce planner has recorded can use it. Ask {_contact(holder)} to hand the task "
+        f"to you, or ask {planner} to record you as {holder.name}'s delegate "
+        "(`plancycle link delegate`).")
+
+
+def acting_for(session: Session, person: Person, today: date) -> set[int]:
+    """Ids of the people whose tasks ``person`` may act on today, as deputy or delegate (a
+    first sieve: :func:`bind_link` decides each assignment, e.g. a one-task delegation)."""
+    people = {p.key: p for p in session.scalars(
+        select(Person).where(Person.cycle_id == person.cycle_id))}
+    out = {p.id for p in people.values()
+           if p.id != person.id and p.absent and stand_in(p, people).id == person.id}
+    for delegation in active_delegations(session, person.cycle_id, delegate_key=person.key,
+                                         on=today):
+        if delegation.person_key in people:
+            out.add(people[delegation.person_key].id)
+    return out

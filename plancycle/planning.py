@@ -57,7 +57,7 @@ from plancycle.signoff import TEMPLATE_KIND, SignoffError, current_document, reg
 from plancycle.template.model import TemplateAssumptions
 
 if TYPE_CHECKING:
-    from plancycle.runtime import Runtime
+    from plancycle.context import CycleContext
 
 __all__ = [
     "PLAN",
@@ -520,7 +520,7 @@ def key_measures(analysis: WorkforceAnalysis) -> dict[str, str]:
 # --- the whole build ------------------------------------------------------------------------
 
 
-def build_plan(runtime: Runtime, cycle_id: str,
+def build_plan(runtime: CycleContext, cycle_id: str,
                signatures: Sequence[Signature] | None = None, *,
                actor: str = "planner") -> PlanBuild:
     """Gather, analyse, render and register the cycle's plan (and executive summary).

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
+
 from plancycle import chaser, engine, signoff
 from plancycle.calendar import WorkingCalendar
 from plancycle.clock import Clock, SystemClock
@@ -67,9 +69,19 @@ class Runtime:
         return progress
 
     def chase(self, cycle_id: str, as_of: date | None = None) -> chaser.ChaseResult:
-        with self.register.session(actor="chaser") as session:
-            return chaser.chase(session, cycle_id, as_of or self.clock.today(), self.notifier,
-                                self.links, self.calendar)
+        """Queue today's chase steps. Two passes for the same day at once (two workers, a
+        planner re-running a missed day) queue each step once: the notifications' unique
+        keys make the slower pass write nothing twice, and a pass that collides on another
+        row (a calendar entry both created) starts again and finds the steps handled."""
+        for attempt in range(1, 4):
+            try:
+                with self.register.session(actor="chaser") as session:
+                    return chaser.chase(session, cycle_id, as_of or self.clock.today(),
+                                        self.notifier, self.links, self.calendar)
+            except IntegrityError:
+                if attempt == 3:
+                    raise
+        raise AssertionError("unreachable")
 
     def deliver(self, cycle_id: str | None = None) -> DeliveryReport:
         with self.register.session(actor="notifier") as session:

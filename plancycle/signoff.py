@@ -32,6 +32,7 @@ from plancycle.calendar import WorkingCalendar
 from plancycle.links import TaskLinks
 from plancycle.notify.messages import MessageBuilder
 from plancycle.notify.service import Intent, Notifier
+from plancycle.register.locks import lock_cycle
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -265,7 +266,13 @@ def decide(session: Session, task: Task, person: Person, verdict: Verdict | str,
            document_sha256: str, now: datetime, calendar: WorkingCalendar,
            reason: str | None = None, conditions: list[Condition] | None = None,
            signature: str | None = None) -> Decision:
-    """Record one approver's decision and apply its consequences."""
+    """Record one approver's decision and apply its consequences.
+
+    Decisions on one cycle take turns (the cycle's row lock): two approvers deciding at the
+    same moment each see the other's decision, so the quorum counts both once and the gate
+    passes once. The same decision sent twice (a double click, the portal and the CLI at
+    once) is recorded once: the second gets the first back.
+    """
     try:
         verdict = Verdict(verdict)
     except ValueError:
@@ -274,6 +281,11 @@ def decide(session: Session, task: Task, person: Person, verdict: Verdict | str,
     conditions = list(conditions or [])
     if task.kind != "gate":
         raise SignoffError(f"task '{task.key}' is not a gate")
+    lock_cycle(session, task.cycle_id)
+    repeated = _same_decision(session, task, person, verdict, document_sha256, reason,
+                              conditions, signature)
+    if repeated is not None:
+        return repeated
     if task.state != TaskState.OPEN:
         raise SignoffError(f"gate '{task.key}' is {task.state}, not open for decisions")
     assignment = _deciding_assignment(session, task, person)
@@ -308,6 +320,7 @@ def decide(session: Session, task: Task, person: Person, verdict: Verdict | str,
             Decision.task_id == task.id, Decision.person_id == person.id,
             Decision.valid.is_(True))):
         earlier.valid = False  # one live decision per person: this one replaces it
+    session.flush()  # before the insert: one valid decision per person and gate (migration 0006)
     decision = Decision(
         cycle_id=task.cycle_id, task_id=task.id, person_id=person.id, role_key=role,
         decision=verdict, conditions=[c.__dict__ for c in conditions],
@@ -331,6 +344,23 @@ def decide(session: Session, task: Task, person: Person, verdict: Verdict | str,
                 other.reason = PASSED_BY_QUORUM
     session.flush()
     return decision
+
+
+def _same_decision(session: Session, task: Task, person: Person, verdict: Verdict,
+                   document_sha256: str, reason: str | None, conditions: list[Condition],
+                   signature: str | None) -> Decision | None:
+    """The person's live decision on this gate if it says exactly this (a repeat), else None."""
+    live = session.scalars(select(Decision).where(
+        Decision.task_id == task.id, Decision.person_id == person.id,
+        Decision.valid.is_(True)).order_by(Decision.id.desc())).first()
+    if live is None:
+        return None
+    same = (live.decision == verdict
+            and live.document_sha256 == (document_sha256 or "").strip().lower()
+            and (live.reason or None) == ((reason or "").strip() or None)
+            and list(live.conditions or []) == [c.__dict__ for c in conditions]
+            and (live.signature or None) == ((signature or "").strip() or None))
+    return live if same else None
 
 
 def _condition_tasks(session: Session, gate: Task, decision: Decision, now: datetime,

@@ -40,6 +40,7 @@ from plancycle.register.models import (
     AssignmentState,
     AuditEntry,
     Cycle,
+    CycleState,
     DQResult,
     Notification,
     Person,
@@ -51,8 +52,8 @@ from plancycle.register.models import (
 )
 
 if TYPE_CHECKING:
+    from plancycle.context import CycleContext
     from plancycle.returns import DQReport, RawStore, ValidationContext
-    from plancycle.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ def _others_failing(session: Session, task: Task, upload: Upload) -> bool:
 
 def validate_stored(session: Session, upload: Upload, now: datetime,
                     context: ValidationContext | None = None, *,
-                    runtime: Runtime | None = None) -> DQResult:
+                    runtime: CycleContext | None = None) -> DQResult:
     """Validate a stored upload once, record the DQ report and accept it or send it back.
 
     Idempotent: an upload that already has a DQ result returns it unchanged. With a
@@ -323,7 +324,7 @@ def _assignment_of(task: Task, person_id: int) -> Assignment | None:
     return next((a for a in mine if a.state == AssignmentState.OPEN), mine[-1] if mine else None)
 
 
-def queue_dq_report(session: Session, upload: Upload, result: DQResult, runtime: Runtime
+def queue_dq_report(session: Session, upload: Upload, result: DQResult, runtime: CycleContext
                     ) -> list[Notification]:
     """Queue the DQ report message to the submitter (once per upload, on each channel)."""
     if upload.person_id is None:
@@ -379,7 +380,7 @@ def dq_markdown(upload: Upload, task: Task, person: Person | None, result: DQRes
 
 # --- 3. the whole path ------------------------------------------------------------------------
 
-def receive_upload(runtime: Runtime, cycle_id: str, task_key: str, person_key: str,
+def receive_upload(runtime: CycleContext, cycle_id: str, task_key: str, person_key: str,
                    data: bytes | Path, filename: str, store: RawStore | None = None) -> int:
     """Store and record an upload in its own unit of work; returns the upload id."""
     try:
@@ -393,7 +394,7 @@ def receive_upload(runtime: Runtime, cycle_id: str, task_key: str, person_key: s
         raise UploadRefused(str(exc)) from None
 
 
-def validate_upload_id(runtime: Runtime, upload_id: int) -> UploadOutcome:
+def validate_upload_id(runtime: CycleContext, upload_id: int) -> UploadOutcome:
     """Validate a stored upload (once), reconcile its cycle and deliver the messages."""
     with runtime.register.session(actor="validator") as session:
         upload = session.get(Upload, upload_id)
@@ -411,7 +412,21 @@ def validate_upload_id(runtime: Runtime, upload_id: int) -> UploadOutcome:
     return UploadOutcome(upload_id, report.verdict, report.accepted, report)
 
 
-def submit_return(runtime: Runtime, cycle_id: str, task_key: str, person_key: str,
+def awaiting_validation(session: Session, stored_before: datetime) -> list[int]:
+    """Uploads stored before ``stored_before`` in running cycles that still have no verdict.
+
+    What a crash between storing and validating leaves behind (a worker killed mid-upload,
+    the database gone mid-validation): the scheduled validate-return sweep picks them up.
+    """
+    return list(session.scalars(
+        select(Upload.id).join(Cycle, Upload.cycle_id == Cycle.id)
+        .outerjoin(DQResult, DQResult.upload_id == Upload.id)
+        .where(Upload.state == RECEIVED, DQResult.id.is_(None), Cycle.state == CycleState.STARTED,
+               Upload.uploaded_at < stored_before)
+        .order_by(Upload.id)))
+
+
+def submit_return(runtime: CycleContext, cycle_id: str, task_key: str, person_key: str,
                   data: bytes | Path, filename: str) -> UploadOutcome:
     """Take a return from a person: store it (committed), validate, reconcile, send messages.
 

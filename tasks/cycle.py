@@ -8,6 +8,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from plancycle import runtime
+from plancycle.passes import reconcile_summary
 from plancycle.register.cycles import cycle_status
 from plancycle.status import status_markdown
 
@@ -15,15 +16,7 @@ from plancycle.status import status_markdown
 @task(name="reconcile", task_run_name="reconcile {cycle_id}")
 def reconcile_cycle(cycle_id: str) -> dict[str, Any]:
     """Open what the calendar and dependencies allow, complete what is done."""
-    progress = runtime.current().advance(cycle_id)
-    return {
-        "opened_stages": progress.opened_stages,
-        "opened_tasks": progress.opened_tasks,
-        "completed_tasks": progress.completed_tasks,
-        "completed_stages": progress.completed_stages,
-        "new_assignments": len(progress.new_assignments),
-        "cycle_complete": progress.cycle_complete,
-    }
+    return reconcile_summary(runtime.current().advance(cycle_id))
 
 
 @task(name="stage", task_run_name="stage: {stage_name} {transition}")

@@ -142,3 +142,46 @@ def runtime(home, clock, recording):
     rt = build_runtime(home, clock, recording)
     yield rt
     rt.register.dispose()
+
+
+# --- Real parts that could not run ---------------------------------------------------------
+#
+# A browser, Postgres or SMTP test that cannot run is skipped with a reason saying how to
+# enable it; the run then ends with a loud list of them, and with PLANCYCLE_REQUIRE_REAL_PARTS=1
+# (set by .ci/run) any skip fails the run: CI never passes with a real part left out.
+
+_SKIPPED: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _SKIPPED:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("REAL PARTS NOT TESTED", sep="!", red=True, bold=True)
+    reasons: dict[str, list[str]] = {}
+    for nodeid, reason in _SKIPPED:
+        reasons.setdefault(reason, []).append(nodeid)
+    for reason, nodeids in reasons.items():
+        write(f"{len(nodeids)} test(s) skipped: {reason}", red=True, bold=True)
+        for nodeid in nodeids[:5]:
+            write(f"    {nodeid}")
+        if len(nodeids) > 5:
+            write(f"    … and {len(nodeids) - 5} more")
+    if _strict():
+        write("PLANCYCLE_REQUIRE_REAL_PARTS=1: a skipped real part fails this run.",
+              red=True, bold=True)
+
+
+def _strict() -> bool:
+    return os.environ.get("PLANCYCLE_REQUIRE_REAL_PARTS", "") not in ("", "0")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _SKIPPED and _strict() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

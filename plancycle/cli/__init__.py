@@ -22,6 +22,7 @@ from plancycle.cli import (
     return_cmd,
     rollforward_cmd,
     run_cmd,
+    stack_cmd,
     task_cmd,
 )
 from plancycle.cli.common import UserError, console_err
@@ -52,6 +53,7 @@ cycle_cmd.app.command("roll-forward")(rollforward_cmd.roll_forward_cmd)
 cycle_cmd.app.command("ics")(calendar_cmd.ics)
 app.add_typer(actions_cmd.app, name="actions")
 app.add_typer(ics_cmd.app, name="ics")
+app.add_typer(stack_cmd.app, name="stack")
 
 
 def main() -> None:

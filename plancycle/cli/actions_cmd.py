@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from plancycle import actions as plan_actions
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
 from plancycle.clock import clock_at
 
@@ -44,6 +42,8 @@ def _trail(trail: list[tuple[str, str]], this_year: str) -> str:
 
 
 def _quarter(value: str | None, today: date) -> str:
+    from plancycle import actions as plan_actions
+
     try:
         return plan_actions.parse_quarter(value, today) if value else \
             plan_actions.quarter_of(today)
@@ -57,6 +57,7 @@ def track(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
 
     Safe to re-run: actions already tracked are left as they are.
     """
+    from plancycle import actions as plan_actions
     from plancycle.analysis import AnalysisRefused
     from plancycle.planning import PlanningError
 
@@ -86,6 +87,10 @@ def track(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
 def list_(cycle: CycleOpt = None, open_only: Annotated[bool, typer.Option(
         "--open", help="Only open actions")] = False, as_of: AsOfOpt = None) -> None:
     """The action plan with owners, due dates and RAG history by quarter."""
+    from rich.table import Table
+
+    from plancycle import actions as plan_actions
+
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     today = rt.clock.today()
@@ -134,6 +139,8 @@ def update(
 
     The owner's quarterly check-in completes once every action it asked about is reported.
     """
+    from plancycle import actions as plan_actions
+
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     due_on = parse_day(due, "--due")
@@ -169,6 +176,8 @@ def checkin(
     One review task per owner role; the engine assigns its holders, sends the task link and
     the chaser chases it like any task.
     """
+    from plancycle import actions as plan_actions
+
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     label = _quarter(quarter, rt.clock.today())
@@ -208,6 +217,7 @@ def summary(
     cycle: CycleOpt = None, as_of: AsOfOpt = None,
 ) -> None:
     """The quarterly action-plan summary for the board (HTML and PDF)."""
+    from plancycle import actions as plan_actions
     from plancycle.register.db import home
 
     rt = _runtime(as_of)

@@ -14,11 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from plancycle.cli.common import UserError, console, open_register, parse_day, resolve_cycle_id
-from plancycle.signoff import audit_trail
-from plancycle.submission import SubmissionError, unlock_cycle
 
 CycleOpt = Annotated[str | None, typer.Option("--cycle", help="Cycle id (default: the only one)")]
 COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "note")
@@ -32,6 +29,10 @@ def audit(
         "--decisions", help="Only gate decisions, locks and unlocks")] = False,
 ) -> None:
     """The cycle's full decision and state-change trail (oldest first)."""
+    from rich.table import Table
+
+    from plancycle.signoff import audit_trail
+
     register = open_register()
     cycle_id = resolve_cycle_id(register, cycle)
     with register.session() as session:
@@ -66,6 +67,8 @@ def unlock(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Act as of (YYYY-MM-DD)")] = None,
 ) -> None:
     """Unlock a submitted cycle so returns and the plan can change again."""
+    from plancycle.submission import SubmissionError, unlock_cycle
+
     register = open_register(as_of=parse_day(as_of))
     cycle_id = resolve_cycle_id(register, cycle)
     who = by or getpass.getuser()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from plancycle.assignments import AssignmentError, find_person
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
 from plancycle.clock import clock_at
-from plancycle.icalendar import cycle_feed, feed_links, person_feed
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def ics(
@@ -36,6 +36,7 @@ def ics(
     Outlook or Google Calendar (signed like task links, issued to --person; `plancycle link
     revoke --person` withdraws it).
     """
+    from plancycle.icalendar import cycle_feed, feed_links, person_feed
     from plancycle.runtime import Runtime
 
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
@@ -68,6 +69,8 @@ def ics(
 
 def _known(session: Session, cycle_id: str, person: str) -> None:
     """Refuse an unknown person id with the usual message (exit 2)."""
+    from plancycle.assignments import AssignmentError, find_person
+
     try:
         find_person(session, cycle_id, person)
     except AssignmentError as exc:

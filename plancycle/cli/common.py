@@ -1,16 +1,22 @@
-"""Helpers shared by the CLI commands: consoles, the register, user errors."""
+"""Helpers shared by the CLI commands: consoles, the register, user errors.
+
+Kept light on purpose: every command imports this module, so it pulls in no SQLAlchemy,
+pydantic or pandas at import time — each command imports what it uses when it runs
+(``plancycle --help`` pays for none of it).
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
-from plancycle.clock import Clock, clock_at
-from plancycle.config import ConfigError, CycleConfig, load_config
-from plancycle.register import Cycle, Register
+if TYPE_CHECKING:
+    from plancycle.clock import Clock
+    from plancycle.config import CycleConfig
+    from plancycle.register import Register
 
 console = Console()
 console_err = Console(stderr=True)
@@ -31,14 +37,24 @@ def parse_day(value: str | None, option: str = "--as-of") -> date | None:
 
 
 def load_or_exit(path: str) -> CycleConfig:
+    """The cycle file, or exit 2 listing every problem; warnings are printed, not fatal."""
+    from plancycle.config import ConfigError, load_config
+
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         console_err.print(str(exc), highlight=False, markup=False, emoji=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    for warning in config.warnings:
+        console_err.print(str(warning), style="yellow", highlight=False, markup=False,
+                          emoji=False, soft_wrap=True)
+    return config
 
 
 def open_register(clock: Clock | None = None, as_of: date | None = None) -> Register:
+    from plancycle.clock import clock_at
+    from plancycle.register import Register
+
     register = Register(clock=clock or clock_at(as_of))
     register.migrate()
     return register
@@ -46,6 +62,10 @@ def open_register(clock: Clock | None = None, as_of: date | None = None) -> Regi
 
 def resolve_cycle_id(register: Register, cycle_id: str | None) -> str:
     """The cycle named, or the only cycle in the register."""
+    from sqlalchemy import select
+
+    from plancycle.register import Cycle
+
     with register.session() as session:
         ids = list(session.scalars(select(Cycle.id).order_by(Cycle.started_at)))
     if cycle_id:

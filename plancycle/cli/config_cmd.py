@@ -7,7 +7,6 @@ import json
 import typer
 
 from plancycle.cli.common import console, load_or_exit
-from plancycle.config import config_schema
 
 app = typer.Typer(help="Check cycle configuration files.", no_args_is_help=True)
 
@@ -25,4 +24,6 @@ def validate(file: str = typer.Argument(..., help="Cycle YAML file")) -> None:
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of a cycle file (for editors)."""
+    from plancycle.config import config_schema
+
     typer.echo(json.dumps(config_schema(), indent=2))

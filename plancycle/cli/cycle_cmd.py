@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
 
 from plancycle.cli.common import (
     console,
@@ -15,8 +13,9 @@ from plancycle.cli.common import (
     parse_day,
     resolve_cycle_id,
 )
-from plancycle.register import Stage
-from plancycle.register.cycles import cycle_status, start_cycle
+
+if TYPE_CHECKING:
+    from plancycle.register import Register
 
 app = typer.Typer(help="Start and watch planning cycles.", no_args_is_help=True)
 
@@ -27,6 +26,8 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date to report as 
 @app.command("start")
 def start(file: str = typer.Argument(..., help="Cycle YAML file")) -> None:
     """Create the cycle in the register (idempotent: re-running changes nothing)."""
+    from plancycle.register.cycles import start_cycle
+
     config = load_or_exit(file)
     register = open_register()
     with register.session(actor="cli") as session:
@@ -38,7 +39,12 @@ def start(file: str = typer.Argument(..., help="Cycle YAML file")) -> None:
     show_calendar(register, result.cycle_id)
 
 
-def show_calendar(register, cycle_id: str) -> None:  # type: ignore[no-untyped-def]
+def show_calendar(register: Register, cycle_id: str) -> None:
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from plancycle.register import Stage
+
     with register.session() as session:
         stages = session.scalars(select(Stage).where(Stage.cycle_id == cycle_id)
                                  .order_by(Stage.starts_on, Stage.sequence)).all()
@@ -61,12 +67,18 @@ def calendar(cycle: CycleOpt = None) -> None:
 @app.command("status")
 def status(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
     """Every task: stage, role, assignee, due date, state and working days overdue."""
+    from rich.table import Table
+
+    from plancycle.notify.fallbacks import escalation_gaps
+    from plancycle.register.cycles import cycle_status
+
     day = parse_day(as_of)
     register = open_register(as_of=day)
     cycle_id = resolve_cycle_id(register, cycle)
     today = register.clock.today()
     with register.session() as session:
         rows = cycle_status(session, cycle_id, today)
+        gaps = escalation_gaps(session, cycle_id)
     table = Table(title=f"{cycle_id} as of {today:%a %d %b %Y}")
     for col in ("stage", "task", "role", "assignee", "due", "state", "days overdue"):
         table.add_column(col, overflow="fold")
@@ -75,3 +87,11 @@ def status(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
         table.add_row(row.stage, row.task, row.role, ", ".join(row.assignees) or "—",
                       f"{row.due_on:%d %b %Y}", row.state, late)
     console.print(table)
+    if gaps:
+        console.print(f"[bold red]{len(gaps)} escalation(s) had nobody to receive them[/] — "
+                      "name a line manager, deputy or role holder in the cycle's YAML:")
+        for gap in gaps:
+            told = (f"told {', '.join(gap.told)} instead" if gap.told
+                    else "nobody could be told")
+            console.print(f"  {gap.task_key} ({gap.assignee}, due {gap.due_on:%d %b}): meant for "
+                          f"{gap.wanted_text}; {told}", markup=False, highlight=False)

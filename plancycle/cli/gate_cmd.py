@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from plancycle.assignments import AssignmentError, find_person, find_task
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
 from plancycle.clock import clock_at
-from plancycle.runtime import Runtime
-from plancycle.signoff import (
-    Condition,
-    SignoffError,
-    Verdict,
-    decide,
-    gate_status,
-    queue_gate_messages,
-)
+
+if TYPE_CHECKING:
+    from plancycle.runtime import Runtime
+    from plancycle.signoff import Condition, Verdict
 
 app = typer.Typer(help="Sign-off gates: decide and check quorum.", no_args_is_help=True)
 
@@ -27,6 +20,8 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Act as of this dat
 
 
 def _conditions(values: list[str]) -> list[Condition]:
+    from plancycle.signoff import Condition
+
     out = []
     for value in values:
         text, sep, role = value.rpartition("@")
@@ -52,6 +47,10 @@ def decide_cmd(
     cycle: CycleOpt = None, as_of: AsOfOpt = None,
 ) -> None:
     """Record PERSON's decision on gate TASK. There is no default decision."""
+    from plancycle.assignments import AssignmentError, find_person, find_task
+    from plancycle.runtime import Runtime
+    from plancycle.signoff import SignoffError, Verdict, decide, gate_status
+
     try:
         verdict = Verdict(decision)
     except ValueError:
@@ -83,6 +82,8 @@ def decide_cmd(
 
 def _notify(rt: Runtime, cycle_id: str, task: str) -> None:
     """Open what the decision unblocked, then tell approvers and reopened work's holders."""
+    from plancycle.signoff import queue_gate_messages
+
     rt.advance(cycle_id, actor="cli")
     with rt.register.session(actor="cli") as session:
         queue_gate_messages(session, cycle_id, rt.notifier, rt.links, rt.calendar,
@@ -96,9 +97,19 @@ def _resume_waiting_flow(cycle_id: str, task: str, person: str, verdict: Verdict
     """If a Prefect server is configured, wake a signoff-gate run paused on this gate.
 
     The register already holds the decision; the run reads it (and ignores the duplicate
-    input), so a failure here loses nothing: the run would see it on its next check.
+    input), so a failure here loses nothing: the run would see it on its next check. Only
+    a server can hold a paused run, so without one there is nothing to wake.
     """
-    if not os.environ.get("PREFECT_API_URL"):
+    from plancycle.cli import flowrun
+
+    url = flowrun.api_url()
+    if url is None:
+        return
+    problem = flowrun.answers(url)
+    if problem is not None:
+        console.print(f"(could not wake the waiting sign-off flow: the Prefect API at {url} "
+                      f"does not answer ({problem}); the flow will see the decision on its "
+                      "next check)", highlight=False, markup=False)
         return
     try:
         from flows.signoff import resume_waiting_gate
@@ -119,6 +130,10 @@ def _resume_waiting_flow(cycle_id: str, task: str, person: str, verdict: Verdict
 @app.command("request")
 def request_cmd(task: str, cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
     """Send approval requests for gate TASK to approvers who have not decided (once each)."""
+    from plancycle.assignments import AssignmentError, find_task
+    from plancycle.runtime import Runtime
+    from plancycle.signoff import queue_gate_messages
+
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:
@@ -141,6 +156,10 @@ def request_cmd(task: str, cycle: CycleOpt = None, as_of: AsOfOpt = None) -> Non
 @app.command("status")
 def status_cmd(task: str, cycle: CycleOpt = None) -> None:
     """Where gate TASK stands: document under review, approvals, quorum."""
+    from plancycle.assignments import AssignmentError, find_task
+    from plancycle.runtime import Runtime
+    from plancycle.signoff import gate_status
+
     rt = Runtime.build()
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:

@@ -185,7 +185,16 @@ def rollup(ics_cycle: IcsCycleArg, org_cycle: OrgCycleOpt = None, as_of: AsOfOpt
 def run(ics_cycle: IcsCycleArg, org_cycle: OrgCycleOpt = None, as_of: AsOfOpt = None,
         deployment: Annotated[str | None, typer.Option(
             help="annual-cycle deployment to start organisations' runs with")] = None) -> None:
-    """One pass of the ics-rollup flow (starts or follows each organisation's run)."""
+    """One pass of the ics-rollup flow (starts or follows each organisation's run).
+
+    It starts or follows a Prefect flow run per organisation, so it needs a Prefect server
+    (PREFECT_API_URL); `plancycle ics rollup` rolls up without one.
+    """
+    from plancycle.cli import flowrun
+
+    flowrun.require_api("plancycle ics run", "starts or follows each organisation's "
+                        "annual-cycle flow run (`plancycle ics rollup` rolls the accepted "
+                        "returns up without a server)")
     from flows.ics_rollup import DEPLOYMENT, ics_rollup
     from plancycle import runtime as runtime_mod
     from plancycle.ics import service

@@ -14,12 +14,9 @@ Exit codes of ``upload`` and ``validate`` (scripts can rely on them):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.table import Table
-from sqlalchemy import select
 
 from plancycle.cli.common import (
     UserError,
@@ -30,15 +27,10 @@ from plancycle.cli.common import (
     resolve_cycle_id,
 )
 from plancycle.clock import LONDON, clock_at
-from plancycle.register.models import DQResult, Person, Task, Upload
-from plancycle.runtime import Runtime
-from plancycle.uploads import (
-    UploadOutcome,
-    UploadRefused,
-    ValidationNotRun,
-    submit_return,
-    validate_upload_id,
-)
+
+if TYPE_CHECKING:
+    from plancycle.runtime import Runtime
+    from plancycle.uploads import UploadOutcome, ValidationNotRun
 
 app = typer.Typer(help="Data returns: upload a file, list uploads, show DQ reports.",
                   no_args_is_help=True)
@@ -55,6 +47,8 @@ def _say(text: str) -> None:
 
 def _finish(rt: Runtime, outcome: UploadOutcome) -> None:
     """Print the verdict and the DQ report; exit 1 when the return was sent back."""
+    from plancycle.register.models import Task, Upload
+
     with rt.register.session() as session:
         upload = session.get(Upload, outcome.upload_id)
         task = session.get(Task, upload.task_id)
@@ -86,6 +80,9 @@ def upload(task: Annotated[str, typer.Argument(help="Task id, e.g. staff_in_post
     Exit code 0: accepted (pass or warn); 1: sent back (fail; the report says what to fix);
     2: not taken (nothing stored); 3: stored but not validated (run `return validate`).
     """
+    from plancycle.runtime import Runtime
+    from plancycle.uploads import UploadRefused, ValidationNotRun, submit_return
+
     if not file.is_file():
         raise UserError(f"no file at {file}; give the path of the CSV or Excel file to upload")
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
@@ -103,6 +100,9 @@ def upload(task: Annotated[str, typer.Argument(help="Task id, e.g. staff_in_post
 def validate(upload_id: Annotated[int, typer.Argument(help="Upload number (see `return list`)")],
              as_of: AsOfOpt = None) -> None:
     """Validate a stored upload that has not been checked yet (safe to re-run)."""
+    from plancycle.runtime import Runtime
+    from plancycle.uploads import ValidationNotRun, validate_upload_id
+
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     try:
         outcome = validate_upload_id(rt, upload_id)
@@ -118,6 +118,12 @@ def list_uploads(cycle: CycleOpt = None,
                  task: Annotated[str | None, typer.Option("--task", help="Only this task")] = None
                  ) -> None:
     """Every upload of the cycle: version, verdict, who uploaded it and when."""
+    from rich import box
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from plancycle.register.models import DQResult, Person, Task, Upload
+
     register = open_register()
     cycle_id = resolve_cycle_id(register, cycle)
     with register.session() as session:
@@ -148,6 +154,10 @@ def report(upload_id: Annotated[int, typer.Argument(help="Upload number (see `re
            html: Annotated[bool, typer.Option("--html", help="Print the HTML report's path")]
            = False) -> None:
     """Print the DQ report of an upload (plain text, as emailed to the submitter)."""
+    from sqlalchemy import select
+
+    from plancycle.register.models import DQResult, Upload
+
     register = open_register()
     with register.session() as session:
         upload_row = session.get(Upload, upload_id)

@@ -6,21 +6,23 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from plancycle.calendar import WorkingCalendar
 from plancycle.cli.common import UserError, console
-from plancycle.config import ConfigError, parse_config
-from plancycle.register.db import Register, home
-from plancycle.rollforward import LastYear, RollForward, RollForwardError, last_year, roll_forward
-from plancycle.schedule import resolve_schedule
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from plancycle.register.db import Register
+    from plancycle.rollforward import RollForward
 
 
 def _register(url: str | None, use_register: bool) -> Register | None:
     """The register named, or the usual one if it exists (never creates one)."""
+    from plancycle.register.db import Register, home
+
     if not use_register:
         return None
     if url:
@@ -52,6 +54,12 @@ def _default_out(source: Path, source_year: str, target_year: str) -> Path:
 
 def _calendar_table(old_text: str, result: RollForward) -> Table | None:
     """Stage starts last year and next year, when both files validate."""
+    from rich.table import Table
+
+    from plancycle.calendar import WorkingCalendar
+    from plancycle.config import ConfigError, parse_config
+    from plancycle.schedule import resolve_schedule
+
     try:
         old, new = parse_config(old_text), parse_config(result.text)
     except ConfigError:
@@ -90,6 +98,10 @@ def roll_forward_cmd(
     (with a report of who may have left); last year's accepted returns become the baseline
     and its open Annex G actions are carried in.
     """
+    from rich.table import Table
+
+    from plancycle.rollforward import LastYear, RollForwardError, last_year, roll_forward
+
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from plancycle.assignments import (
-    AssignmentError,
-    complete_assignment,
-    find_person,
-    find_task,
-    mark_absent,
-    reassign,
-)
 from plancycle.cli.common import UserError, console, parse_day, resolve_cycle_id
 from plancycle.clock import clock_at
-from plancycle.notify.messages import MessageBuilder
-from plancycle.register.models import Assignment, Task
-from plancycle.runtime import Runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from plancycle.register.models import Assignment
+    from plancycle.runtime import Runtime
 
 app = typer.Typer(help="Act on tasks: complete, reassign, delegate.", no_args_is_help=True)
 person_app = typer.Typer(help="People: absence (their deputy stands in).", no_args_is_help=True)
@@ -29,6 +23,8 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Act as of this dat
 
 
 def _runtime(as_of: str | None) -> Runtime:
+    from plancycle.runtime import Runtime
+
     return Runtime.build(clock=clock_at(parse_day(as_of)))
 
 
@@ -48,6 +44,8 @@ def complete(task: str, person: Annotated[str, typer.Option("--person", help="Pe
              note: Annotated[str | None, typer.Option("--note")] = None,
              cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
     """Mark PERSON's part of TASK complete (the task completes when every part is)."""
+    from plancycle.assignments import AssignmentError, complete_assignment, find_person, find_task
+
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:
@@ -66,6 +64,8 @@ def complete(task: str, person: Annotated[str, typer.Option("--person", help="Pe
 def _tell_new_holders(rt: Runtime, session: Session, cycle_id: str,
                       assignments: list[Assignment]) -> None:
     """Queue the 'new task' message for people who have just been handed tasks."""
+    from plancycle.notify.messages import MessageBuilder
+
     session.flush()
     builder = MessageBuilder(session, cycle_id, rt.links, rt.calendar, rt.clock.today())
     rt.notifier.queue(session, [builder.new_task(a) for a in assignments])
@@ -73,6 +73,8 @@ def _tell_new_holders(rt: Runtime, session: Session, cycle_id: str,
 
 def _hand_over(task: str, from_: str, to: str, reason: str, cycle: str | None,
                as_of: str | None, verb: str) -> None:
+    from plancycle.assignments import AssignmentError, find_person, find_task, reassign
+
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:
@@ -110,6 +112,9 @@ def delegate_cmd(task: str, from_: Annotated[str, typer.Option("--from", help="P
 def absent(person: str, back: Annotated[bool, typer.Option("--back", help="Returned")] = False,
            cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
     """Mark PERSON absent: their deputy takes their open and future tasks."""
+    from plancycle.assignments import AssignmentError, find_person, mark_absent
+    from plancycle.register.models import Task
+
     rt = _runtime(as_of)
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:

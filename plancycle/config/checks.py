@@ -31,10 +31,29 @@ def check_config(
     problems += schedule_problems
     problems += _dates(config, schedule, calendar)
     if config.ics is not None:  # a system cycle: its members' submission tasks and sponsors
-        from plancycle.ics.config import check_ics
+        from plancycle.config.ics import check_ics
 
         problems += check_ics(config)
     return problems
+
+
+def config_warnings(
+    config: CycleConfig, calendar: WorkingCalendar | None = None
+) -> list[ConfigProblem]:
+    """What is allowed but probably a mistake: a fixed stage start on a weekend, bank holiday
+    or closure day (the stage's requests would go out when nobody is at work). Each names the
+    next working day as the fix. (A due date on such a day is an error: see ``_dates``.)"""
+    calendar = calendar or WorkingCalendar()
+    warnings: list[ConfigProblem] = []
+    for i, stage in enumerate(config.stages):
+        day = stage.starts
+        if isinstance(day, date) and (why := calendar.closure(day)) is not None:
+            nxt = calendar.next_working_day(day)
+            warnings.append(ConfigProblem(
+                ("stages", i, "starts"), f"stage '{stage.id}' starts on {day:%a %d %b %Y}, {why}",
+                f"use the next working day, {nxt:%a %d %b %Y} ({nxt.isoformat()}), or a date "
+                "relative to another stage", severity="warning"))
+    return warnings
 
 
 def _listing(ids: list[str], limit: int = 12) -> str:
@@ -103,6 +122,12 @@ def _roles(config: CycleConfig) -> list[ConfigProblem]:
                 ("chasing", "escalation", k, "to"),
                 f"escalation goes to unknown role '{step.to[5:]}'",
                 f"use role:<id> with one of: {_listing(roles)}"))
+    fallback = config.chasing.escalation_fallback
+    if fallback and fallback[5:] not in roles:
+        problems.append(ConfigProblem(
+            ("chasing", "escalation_fallback"),
+            f"escalation fallback goes to unknown role '{fallback[5:]}'",
+            f"use role:<id> with one of: {_listing(roles)}"))
     return problems
 
 

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from plancycle.calendar import WorkingCalendar
-from plancycle.config.checks import check_config
+from plancycle.config.checks import check_config, config_warnings
 from plancycle.config.model import CycleConfig
 from plancycle.config.problems import ConfigError, ConfigProblem, Path
 
@@ -47,8 +47,7 @@ def load_config(path: str | FsPath, calendar: WorkingCalendar | None = None) -> 
 def parse_config(text: str, file: str = "<config>",
                  calendar: WorkingCalendar | None = None) -> CycleConfig:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_Loader)
+        node, data = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -71,6 +70,7 @@ def parse_config(text: str, file: str = "<config>",
     problems = check_config(config, calendar)
     if problems:
         raise ConfigError(file, [p.located(file, lines) for p in problems])
+    config._warnings = [w.located(file, lines) for w in config_warnings(config, calendar)]
     return config
 
 
@@ -86,6 +86,37 @@ def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLoader(yaml.CSafeLoader):
+        """_Loader's constructors on libyaml's parser (about ten times faster)."""
+
+    _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastLoader = _Loader  # type: ignore[misc,assignment]
+
+
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for line numbers) and the data, from one parse.
+
+    A file libyaml refuses is parsed again by the pure-Python parser, so a syntax error is
+    reported in the same words and at the same place whichever parser is installed.
+    """
+    try:
+        return _parse_with(_FastLoader, text)
+    except yaml.YAMLError:
+        if _FastLoader is _Loader:
+            raise
+    return _parse_with(_Loader, text)
+
+
+def _parse_with(loader_class: type[Any], text: str) -> tuple[yaml.Node | None, Any]:
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _near(text: str, line: int) -> Path:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
@@ -60,6 +60,10 @@ class Person(Strict):
     deputy: Ident | None = None
     line_manager: Ident | None = None
     absent: bool = Field(default=False, description="Away: their deputy is assigned instead")
+    object_id: str | None = Field(
+        default=None, max_length=100,
+        description="Their identity at the organisation's sign-in provider (Entra ID object "
+                    "id, 'oid'); without it, sign-in matches the e-mail address")
 
     @field_validator("email")
     @classmethod
@@ -103,6 +107,17 @@ class ChasingPolicy(Strict):
     ]
     digest: bool = Field(default=False, description="One message a day per person, not per task")
     channels: list[Literal["email", "chat"]] = ["email", "chat"]
+    escalation_fallback: str | None = Field(
+        default=None,
+        description="role:<role id> told when an escalation has nobody to go to (no line "
+                    "manager, deputy or holder of the role); default: the workforce planner")
+
+    @field_validator("escalation_fallback")
+    @classmethod
+    def _fallback(cls, value: str | None) -> str | None:
+        if value is None or re.match(r"^role:[a-z0-9_.\-]+$", value):
+            return value
+        raise ValueError(f"escalation_fallback {value!r} must be 'role:<role id>'")
 
 
 class ChasingOverride(Strict):
@@ -138,6 +153,9 @@ class Gate(Strict):
     document: Literal["plan", "exec_summary", "action_plan"] = "plan"
     on_reject_reopen: Ident | None = Field(
         default=None, description="Stage to go back to when rejected (default: the previous one)")
+    sign_in: bool = Field(
+        default=False, description="Approvers must sign in with their organisational account "
+                                   "(OpenID Connect) as well as open their link to decide")
 
 
 class Task(Strict):
@@ -270,6 +288,13 @@ class CycleConfig(Strict):
     ics: Ics | None = Field(
         default=None, description="System cycles only: the ICS and its member organisations")
     template: TemplateSettings = TemplateSettings()
+    #: Problems that do not stop the file loading (see ``checks.config_warnings``), set by
+    #: the loader with their lines.
+    _warnings: list = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list:
+        return list(self._warnings)
 
     # Convenience look-ups (the model is frozen, so these are cheap and safe).
     def person(self, person_id: str) -> Person:

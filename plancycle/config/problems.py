@@ -23,6 +23,8 @@ class ConfigProblem:
     fix: str
     line: int | None = None
     file: str | None = None
+    #: "error" stops the file loading; "warning" is shown and the file is used.
+    severity: str = "error"
 
     def located(self, file: str, lines: dict[Path, int]) -> ConfigProblem:
         """Attach the file and the nearest known line for this path."""
@@ -31,13 +33,14 @@ class ConfigProblem:
             line = lines.get(self.path[:end])
             if line is not None:
                 break
-        return ConfigProblem(self.path, self.message, self.fix, line, file)
+        return ConfigProblem(self.path, self.message, self.fix, line, file, self.severity)
 
     def __str__(self) -> str:
         where = self.file or "<config>"
         if self.line is not None:
             where += f":{self.line}"
-        return f"{where}: {format_path(self.path)}: {self.message}\n    fix: {self.fix}"
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {label}{format_path(self.path)}: {self.message}\n    fix: {self.fix}"
 
 
 @dataclass

@@ -1,7 +1,5 @@
 """Integrated care system roll-up: many organisations' cycles, one system plan.
 
-- :mod:`plancycle.ics.config` — the ``ics:`` block of a system cycle (member organisations,
-  their places, planners and exec sponsors) and its cross-checks.
 - :mod:`plancycle.ics.rollup` — the system tables from the organisations' accepted returns
   (by organisation, staff group and place), one vectorised pandas pass.
 - :mod:`plancycle.ics.flags` — organisations whose figures disagree with the published
@@ -11,7 +9,7 @@
 - :mod:`plancycle.ics.service` — the register side: who has submitted, the ICS submission
   tasks, gathering returns, building and registering the system plan.
 
-Nothing here imports Prefect; ``flows/ics_rollup.py`` orchestrates it. The package import is
-light on purpose: the config checks import :mod:`plancycle.ics.config` while the cycle
-configuration is being loaded.
+Nothing here imports Prefect; ``flows/ics_rollup.py`` orchestrates it. The ``ics:`` block of a
+system cycle (member organisations, their planners and exec sponsors) and its cross-checks
+live with the rest of the configuration, in :mod:`plancycle.config.ics`.
 """

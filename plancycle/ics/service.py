@@ -53,8 +53,8 @@ from plancycle.register.models import (
 
 if TYPE_CHECKING:
     from plancycle.analysis import WorkforceAnalysis
+    from plancycle.context import CycleContext
     from plancycle.planning import PlanBuild
-    from plancycle.runtime import Runtime
     from plancycle.submission import SubmissionResult
 
 ACTOR = "ics-rollup"
@@ -335,7 +335,7 @@ def rollup_basis(session: Session, ics_cycle_id: str, members: Sequence[MemberCy
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def roll_up_cycles(runtime: Runtime, ics_cycle_id: str, organisation_cycle_ids: Sequence[str],
+def roll_up_cycles(runtime: CycleContext, ics_cycle_id: str, organisation_cycle_ids: Sequence[str],
                    *, published: str | Path | None = None, tolerances: Tolerances | None = None,
                    use_published: bool = True) -> SystemRollup:
     """Gather, roll up and flag every member organisation of a system cycle."""
@@ -373,7 +373,7 @@ class SystemPlanBuild:
     tables_csv: dict[str, Path]
 
 
-def build_system_plan(runtime: Runtime, rollup: SystemRollup,
+def build_system_plan(runtime: CycleContext, rollup: SystemRollup,
                       signatures: Sequence[Any] | None = None, *, actor: str = ACTOR
                       ) -> SystemPlanBuild:
     """Analyse the system, render the plan (and summary) and the tables, register them.
@@ -428,7 +428,7 @@ def build_system_plan(runtime: Runtime, rollup: SystemRollup,
     return SystemPlanBuild(plan, tables_id, sha, html_path, csv)
 
 
-def system_template_context(session: Session, runtime: Runtime, rollup: SystemRollup,
+def system_template_context(session: Session, runtime: CycleContext, rollup: SystemRollup,
                             context: Any) -> tuple[Any, dict[str, pd.DataFrame]]:
     """Check the organisations' templates, roll the accepted ones up into the system
     template, and give the system plan its organisation pages and system tables.
@@ -485,7 +485,7 @@ def system_template_context(session: Session, runtime: Runtime, rollup: SystemRo
                                template_sha256=sha), extra
 
 
-def submit_system_plan(runtime: Runtime, rollup: SystemRollup) -> SubmissionResult:
+def submit_system_plan(runtime: CycleContext, rollup: SystemRollup) -> SubmissionResult:
     """Sign the system plan with the People Board's decisions and submit it to the region."""
     from plancycle.submission import ready_gate, signatures, submit
 

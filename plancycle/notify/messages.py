@@ -17,10 +17,12 @@ from plancycle.calendar import WorkingCalendar
 from plancycle.chasing import ChaseStep
 from plancycle.icalendar import DueEvent, EventBook, assignment_event, invite
 from plancycle.links import TaskLinks
+from plancycle.notify.fallbacks import FALLBACK_KIND
 from plancycle.notify.service import Intent
 from plancycle.register.models import (
     Assignment,
     Cycle,
+    LinkGeneration,
     Person,
     RoleHolder,
     Stage,
@@ -60,6 +62,23 @@ class MessageBuilder:
                 self.dependants.setdefault(dep, []).append(task)
         self.sender_name = os.environ.get("PLANCYCLE_SENDER_NAME", "Workforce Planning Team")
         self._events: EventBook | None = None
+        # Link generations read once for the pass (one query, not one per signed link).
+        self.generations = {g.person_key: g.generation for g in session.scalars(
+            select(LinkGeneration).where(LinkGeneration.cycle_id == cycle_id))}
+        self._days_to: dict[date, int] = {}
+
+    def link(self, person: Person, assignment_id: int) -> str:
+        """A freshly signed task link for ``person`` to an assignment."""
+        return self.links.url(person.key, assignment_id, self.cycle.id,
+                              self.generations.get(person.key, 0))
+
+    def days_to(self, due_on: date) -> int:
+        """Working days from today to ``due_on`` (negative when past), once per date."""
+        days = self._days_to.get(due_on)
+        if days is None:
+            days = self._days_to[due_on] = self.calendar.working_days_between(self.today,
+                                                                                due_on)
+        return days
 
     def channels(self, task: Task) -> tuple[str, ...]:
         return tuple(task.settings.get("chasing", {}).get("channels", DEFAULT_CHANNELS))
@@ -76,7 +95,7 @@ class MessageBuilder:
 
     def task_context(self, task: Task, assignment: Assignment, recipient: Person,
                      assignee: Person) -> dict[str, Any]:
-        days_to_due = self.calendar.working_days_between(self.today, assignment.due_on)
+        days_to_due = self.days_to(assignment.due_on)
         behalf = self.people.get(assignment.on_behalf_of_id) if assignment.on_behalf_of_id \
             else None
         return {
@@ -99,7 +118,7 @@ class MessageBuilder:
             "note": assignment.reason if assignment.reason and not behalf else None,
             # A fresh link for the assignee's own task; escalation targets get the same
             # task's page through their own signed view of it.
-            "link": self.links.url(recipient.key, assignment.id, self.cycle.id),
+            "link": self.link(recipient, assignment.id),
             "link_days": self.links.max_age_seconds // 86400,
             "sender_name": self.sender_name,
         }
@@ -181,7 +200,35 @@ class MessageBuilder:
         name = self.role_names.get(role, role)
         return [(p, name) for p in self.role_holders.get(role, []) if p.id != assignee.id]
 
+    def fallback_targets(self, task: Task, assignee: Person) -> list[tuple[Person, str]]:
+        """Who hears of an escalation that has nobody to go to: the cycle's named fallback
+        role (default: the workforce planner), else the assignee's deputy; never the
+        assignee themself. Empty when the cycle has nobody at all."""
+        fallback = self.chasing(task).get("escalation_fallback") or "role:workforce_planner"
+        role = fallback.removeprefix("role:")
+        holders = [p for p in self.role_holders.get(role, []) if p.id != assignee.id]
+        if holders:
+            name = self.role_names.get(role, role)
+            return [(p, f"holder of the {name} role") for p in holders]
+        deputy = self.by_key.get(assignee.deputy_key or "")
+        if deputy is not None and deputy.id != assignee.id:
+            return [(deputy, f"{assignee.name}'s deputy")]
+        return []
+
+    def escalation_wanted(self, assignee: Person, target: str) -> str:
+        """Who an escalation step was meant for, in words ("Helen Shaw's line manager")."""
+        if target in ("line_manager", "deputy"):
+            return f"{assignee.name}'s {target.replace('_', ' ')}"
+        role = target.removeprefix("role:")
+        return f"the {self.role_names.get(role, role)}"
+
+    def chasing(self, task: Task) -> dict[str, Any]:
+        return task.settings.get("chasing", {})
+
     def chase(self, step: ChaseStep, assignment: Assignment) -> list[Intent]:
+        """The messages of one chase step. An escalation with nobody to receive it goes to
+        the fallback (see :meth:`fallback_targets`) as an ``escalation_fallback``; if there
+        is no fallback either, nothing (the chaser records the step as unrouted)."""
         task = self.tasks[assignment.task_id]
         assignee = self.people[assignment.person_id]
         if step.kind != "escalation":
@@ -190,12 +237,20 @@ class MessageBuilder:
                            context=context, channels=self.channels(task),
                            assignment_id=assignment.id,
                            ics=self.calendar_invite(task, assignment, context["link"]))]
+        target = step.target or "line_manager"
+        kind, targets = "escalation", self.escalation_targets(assignee, target)
+        if not targets:
+            kind, targets = FALLBACK_KIND, self.fallback_targets(task, assignee)
         intents = []
-        for target, reason in self.escalation_targets(assignee, step.target or "line_manager"):
-            context = self.task_context(task, assignment, target, assignee)
-            context["escalation_reason"] = reason
-            intents.append(Intent(key=f"{step.key}:p{target.id}", cycle_id=self.cycle.id,
-                                  person=target, kind="escalation", context=context,
+        for person, reason in targets:
+            context = self.task_context(task, assignment, person, assignee)
+            if kind == "escalation":
+                context["escalation_reason"] = reason
+            else:
+                context.update(escalation_reason=self.escalation_wanted(assignee, target),
+                               fallback_reason=reason)
+            intents.append(Intent(key=f"{step.key}:p{person.id}", cycle_id=self.cycle.id,
+                                  person=person, kind=kind, context=context,
                                   channels=self.channels(task), assignment_id=assignment.id))
         return intents
 
@@ -204,8 +259,8 @@ class MessageBuilder:
         events: list[DueEvent] = []
         for assignment in sorted(assignments, key=lambda a: a.due_on):
             task = self.tasks[assignment.task_id]
-            days = self.calendar.working_days_between(self.today, assignment.due_on)
-            link = self.links.url(person.key, assignment.id, self.cycle.id)
+            days = self.days_to(assignment.due_on)
+            link = self.link(person, assignment.id)
             items.append({"task_name": task.name, "due_on": assignment.due_on,
                           "days_to_due": max(days, 0), "days_overdue": max(-days, 0),
                           "link": link})

@@ -44,6 +44,8 @@ SUBJECTS = {
     "due": "Due today: {task}",
     "overdue": "Overdue by {overdue} working day{os}: {task}",
     "escalation": "Escalation: {assignee}'s task '{task}' is {overdue} working days overdue",
+    "escalation_fallback": "Escalation with nobody to receive it: {assignee}'s task '{task}' is "
+                           "{overdue} working days overdue",
     "digest": "Your open workforce planning tasks ({count})",
     "dq_report": "{outcome}: data quality report for {task} (version {version})",
     "approval_request": "Your decision is needed: {task} ({document})",
@@ -54,8 +56,16 @@ SUBJECTS = {
 OWN_TEMPLATES = {"digest", "dq_report", "approval_request", "reopened", "handed_over"}
 
 
-def render(kind: str, context: dict[str, Any]) -> Rendered:
-    """Render one message kind ('new_task', 'reminder', …) with its context."""
+ALL_SHAPES = frozenset({"text", "html", "chat"})
+
+
+def render(kind: str, context: dict[str, Any], shapes: frozenset[str] = ALL_SHAPES
+           ) -> Rendered:
+    """Render one message kind ('new_task', 'reminder', …) with its context.
+
+    ``shapes`` names the renderings wanted (a chat-only message needs no HTML); the others
+    are left empty.
+    """
     template = kind if kind in OWN_TEMPLATES else "task"
     env = environment()
     ctx = {**context, "kind": kind}
@@ -66,9 +76,10 @@ def render(kind: str, context: dict[str, Any]) -> Rendered:
         count=len(ctx.get("items", [])), outcome=ctx.get("outcome", ""),
         version=ctx.get("version", ""), document=ctx.get("document_label", ""),
     )
-    return Rendered(
-        subject=subject,
-        text=env.get_template(f"notifications/{template}.txt.j2").render(ctx),
-        html=env.get_template(f"notifications/{template}.html.j2").render(ctx),
-        chat=env.get_template(f"notifications/{template}.chat.j2").render(ctx).strip(),
-    )
+    def shape(suffix: str, wanted: str) -> str:
+        if wanted not in shapes:
+            return ""
+        return env.get_template(f"notifications/{template}.{suffix}.j2").render(ctx)
+
+    return Rendered(subject=subject, text=shape("txt", "text"), html=shape("html", "html"),
+                    chat=shape("chat", "chat").strip())

@@ -1,230 +1,49 @@
-"""The portal application: ``create_app(runtime)`` wires the routes to one runtime.
+"""The portal application: ``create_app(runtime)`` composes the routers around one runtime.
 
-Role holders have no accounts: a signed task link (``/t/<token>``) is their way in, and every
-page and action is checked against the link's person and assignment. The planner's
-dashboard sits behind ``PLANCYCLE_PLANNER_TOKEN``. See :mod:`plancycle.portal.security` for
-the defences and :mod:`plancycle.portal.roleholder`, :mod:`~plancycle.portal.approvals` and
-:mod:`~plancycle.portal.dashboard` for the pages.
+This module is the portal's composition root and nothing imports it back: it builds the
+:class:`~plancycle.portal.services.Portal` (settings, CSRF, rate limits, sessions), stores it
+on the application for the dependencies in :mod:`plancycle.portal.deps`, adds the security
+middleware and error pages, and includes the routers — :mod:`~plancycle.portal.public`,
+:mod:`~plancycle.portal.signin` (organisational sign-in), :mod:`~plancycle.portal.roleholder`
+(task links), :mod:`~plancycle.portal.approvals` (gates)
+and :mod:`~plancycle.portal.dashboard` (the planner). See :mod:`plancycle.portal.security`
+for the defences.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from plancycle.links import LinkClaims, LinkError, link_secret
-from plancycle.portal.render import STATIC, render
-from plancycle.portal.security import (
-    CSRF_COOKIE,
-    CSRF_FIELD,
-    BodyTooLarge,
-    Csrf,
-    PlannerSessions,
-    RateLimiter,
-    SecurityHeaders,
-    limited_receive,
-)
+from plancycle.portal import approvals, dashboard, public, roleholder, signin
+from plancycle.portal.problems import LINK_PROBLEMS, LinkProblem, PortalProblem
+from plancycle.portal.render import STATIC
+from plancycle.portal.security import BodyTooLarge, SecurityHeaders
+from plancycle.portal.services import Portal
 from plancycle.portal.settings import PortalSettings
-from plancycle.register.models import Assignment, AuditEntry, Person
 from plancycle.runtime import Runtime
-
-logger = logging.getLogger(__name__)
-
-#: What a person with a bad link is told: how to get a new one, nothing about the task.
-LINK_PROBLEMS = {
-    "invalid": (403, "This link does not work",
-                "The link is incomplete or has been changed. Links must be opened exactly as "
-                "they were sent."),
-    "expired": (410, "This link has expired",
-                "Task links work for a limited time so that old emails cannot be used."),
-    "revoked": (410, "This link has been withdrawn",
-                "The workforce planner has withdrawn the links sent to you before now."),
-    "unknown": (404, "This link does not work",
-                "The task this link was made for is no longer in the planning register."),
-}
-
-
-class PortalProblem(Exception):
-    """A request the portal refuses, shown as a page with a status and what to do."""
-
-    def __init__(self, status: int, title: str, message: str,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.title = title
-        self.message = message
-        self.headers = dict(headers or {})
-
-
-class LinkProblem(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Visit:
-    """A verified link: who is asking, about which assignment, and whether it is theirs."""
-
-    token: str
-    claims: LinkClaims
-    person_id: int
-    person_key: str
-    person_name: str
-    assignment_id: int
-    task_id: int
-    own: bool  # the link's person holds this assignment (else: a manager's escalation view)
-
-    @property
-    def cycle_id(self) -> str:
-        return self.claims.cycle
-
-    @property
-    def scope(self) -> str:
-        """What a CSRF token from this link's pages is good for."""
-        return f"link:{self.person_key}:{self.assignment_id}"
-
-    @property
-    def actor(self) -> str:
-        return f"portal:{self.person_key}"
-
-    @property
-    def base(self) -> str:
-        return f"/t/{self.token}"
-
-
-def client_of(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-class Portal:
-    """Everything the routes share: the runtime, settings, and the security helpers."""
-
-    def __init__(self, runtime: Runtime, settings: PortalSettings) -> None:
-        self.runtime = runtime
-        self.settings = settings
-        secret = link_secret()
-        self.csrf = Csrf(secret)
-        self.limiter = RateLimiter(runtime.clock, settings.bad_link_limit,
-                                   settings.bad_link_window_seconds)
-        self.planner_sessions = PlannerSessions(secret, runtime.clock,
-                                                settings.planner_session_hours)
-        self._deliver_lock = threading.Lock()
-
-    # --- pages ------------------------------------------------------------------------------
-    def page(self, request: Request, template: str, *, status: int = 200,
-             scope: str | None = None, headers: Mapping[str, str] | None = None,
-             **context: Any) -> HTMLResponse:
-        """Render a page; forms on it get a CSRF token bound to ``scope``."""
-        cookie = request.cookies.get(CSRF_COOKIE)
-        new_cookie = None
-        if not cookie:
-            cookie = new_cookie = Csrf.new_cookie()
-        html = render(template, csrf_field=CSRF_FIELD,
-                      csrf=self.csrf.field_for(cookie, scope) if scope else "",
-                      today=self.runtime.clock.today(), **context)
-        response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
-        if new_cookie:
-            response.set_cookie(CSRF_COOKIE, new_cookie, httponly=True, samesite="lax",
-                                secure=self.settings.secure_cookies, path="/")
-        return response
-
-    def check_csrf(self, request: Request, form: FormData, scope: str) -> None:
-        field = form.get(CSRF_FIELD)
-        if not self.csrf.valid(request.cookies.get(CSRF_COOKIE),
-                               field if isinstance(field, str) else None, scope):
-            raise PortalProblem(
-                403, "This form could not be accepted",
-                "The form had expired or did not come from this page, so nothing was changed. "
-                "Go back, reload the page and try again.")
-
-    async def form(self, request: Request, limit: int | None = None) -> FormData:
-        """The posted form, refusing bodies over ``limit`` by Content-Length and while reading."""
-        limit = limit or self.settings.max_form_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise BodyTooLarge(limit)
-        limited = Request(request.scope, limited_receive(request.receive, limit))
-        try:
-            return await limited.form(max_files=1, max_fields=100)
-        except BodyTooLarge:
-            raise
-        except Exception as exc:  # malformed multipart and the like
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, BodyTooLarge):
-                raise cause from None
-            raise PortalProblem(400, "The form could not be read",
-                                "The browser sent a form the portal could not read. Reload the "
-                                "page and try again.") from None
-
-    # --- links ------------------------------------------------------------------------------
-    def visit(self, request: Request, token: str) -> Visit:
-        """Verify a task link, counting failures per client for the rate limit."""
-        client = client_of(request)
-        if self.limiter.blocked(client):
-            raise PortalProblem(
-                429, "Too many attempts",
-                "Too many links that do not work have been tried from your network. Wait a "
-                "minute, then open the link from your most recent email.",
-                headers={"Retry-After": str(self.settings.bad_link_window_seconds)})
-        try:
-            if len(token) > 1000:
-                raise LinkError("invalid")
-            claims = self.runtime.links.verify(token)
-        except LinkError as exc:
-            self.limiter.failure(client)
-            raise LinkProblem(exc.reason) from None
-        with self.runtime.register.session(actor=f"portal:{claims.person}") as session:
-            assignment = session.get(Assignment, claims.assignment)
-            person = session.scalars(select(Person).where(
-                Person.cycle_id == claims.cycle, Person.key == claims.person)).first()
-            if assignment is None or person is None or assignment.cycle_id != claims.cycle:
-                self.limiter.failure(client)
-                raise LinkProblem("unknown")
-            return Visit(token, claims, person.id, person.key, person.name, assignment.id,
-                         assignment.task_id, own=assignment.person_id == person.id)
-
-    def fresh_link(self, visit: Visit, assignment_id: int) -> str:
-        """A path to another of the same person's assignments (my tasks)."""
-        return "/t/" + self.runtime.links.token(visit.person_key, assignment_id, visit.cycle_id)
-
-    # --- side effects -----------------------------------------------------------------------
-    def audit(self, session: Session, actor: str, action: str, entity: str, entity_id: Any,
-              details: dict[str, Any], cycle_id: str | None = None) -> None:
-        """An explicit audit entry naming the portal action (row changes are audited too)."""
-        session.add(AuditEntry(cycle_id=cycle_id, at=self.runtime.clock.now(), actor=actor,
-                               action=action, entity=entity, entity_id=str(entity_id),
-                               before=None, after=details, note="portal"))
-
-    def deliver(self, cycle_id: str) -> None:
-        """Send what the action queued (after the response); one delivery at a time."""
-        try:
-            with self._deliver_lock:
-                self.runtime.deliver(cycle_id)
-        except Exception:  # pragma: no cover - delivery failures are retried by the chaser
-            logger.exception("delivering notifications for %s failed", cycle_id)
 
 
 def create_app(runtime: Runtime, settings: PortalSettings | None = None) -> FastAPI:
     """The portal for one runtime (register, clock, links); settings default to the env."""
-    from plancycle.portal import approvals, dashboard, roleholder
-
     settings = settings or PortalSettings.from_env()
     portal = Portal(runtime, settings)
     app = FastAPI(title="plancycle portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
-    app.add_middleware(SecurityHeaders)
+    # The sign-out form is redirected to the provider's sign-out page: CSP form-action
+    # applies to redirects, so the provider's origin is allowed there.
+    provider = urlsplit(settings.oidc.discovery_url) if settings.oidc else None
+    app.add_middleware(SecurityHeaders, hsts=settings.https,
+                       form_targets=(f"{provider.scheme}://{provider.netloc}",) if provider
+                       else ())
+    # Outermost: the client address and scheme come from X-Forwarded-* only when the
+    # connection is from a configured proxy (PLANCYCLE_TRUSTED_PROXIES; none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(PortalProblem)
@@ -256,29 +75,6 @@ def create_app(runtime: Runtime, settings: PortalSettings | None = None) -> Fast
                            message="There is nothing here. Use the link in your most recent "
                                    "email about the task.")
 
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> Response:
-        return portal.page(request, "home.html.j2")
-
-    @app.get("/healthz")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/calendar/{token}")
-    def calendar_feed(request: Request, token: str) -> Response:
-        """A person's or the planner's iCalendar feed; the signed token is the only key."""
-        from plancycle.icalendar import serve_feed
-
-        client = client_of(request)
-        if portal.limiter.blocked(client):
-            return Response("Too many attempts.", status_code=429, media_type="text/plain")
-        status, body = serve_feed(runtime, token)
-        if status != 200:
-            portal.limiter.failure(client)
-        return Response(body, status_code=status, media_type="text/calendar; charset=utf-8"
-                        if status == 200 else "text/plain; charset=utf-8")
-
-    app.include_router(roleholder.router(portal))
-    app.include_router(approvals.router(portal))
-    app.include_router(dashboard.router(portal))
+    for module in (public, signin, roleholder, approvals, dashboard):
+        app.include_router(module.router)
     return app

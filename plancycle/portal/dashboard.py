@@ -11,8 +11,10 @@ notification log, returns received, and links into Prefect's UI.
 - *green* — open and on track, or complete;
 - *grey* — not started yet.
 
-Behind the planner's token (``PLANCYCLE_PLANNER_TOKEN``): a login form sets a signed,
-expiring session cookie.
+Behind organisational sign-in (:mod:`plancycle.portal.signin`): the signed-in person must
+hold the ``workforce_planner`` role of the cycle. For local use and the demo only, without
+sign-in configured, the shared planner's token (``PLANCYCLE_PLANNER_TOKEN``) opens it
+through a login form that sets a signed, expiring session cookie.
 """
 
 from __future__ import annotations
@@ -31,8 +33,18 @@ from sqlalchemy.orm import Session
 
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
-from plancycle.portal.app import Portal, PortalProblem, client_of
+from plancycle.notify.fallbacks import escalation_gaps
+from plancycle.portal.deps import PortalDep
+from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
+from plancycle.portal.services import Portal, client_of
+from plancycle.portal.signin import (
+    audit_identity,
+    is_planner,
+    people_of,
+    sign_in_url,
+    signed_in,
+)
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -253,114 +265,154 @@ def dashboard_view(session: Session, cycle_id: str, today: date, calendar: Worki
         "overdue": overdue, "returns": returns, "log": log, "log_total": total,
         "log_statuses": statuses, "page": page, "pages": max(1, -(-total // page_size)),
         "people": people, "rag_words": RAG_WORDS,
+        "escalation_gaps": escalation_gaps(session, cycle_id),
     }
 
 
-def router(portal: Portal) -> APIRouter:
-    api = APIRouter()
-    rt = portal.runtime
+router = APIRouter()
+
+
+def _enabled(portal: Portal) -> None:
+    if portal.oidc is None and not portal.settings.planner_token:
+        raise PortalProblem(503, "The planner's dashboard is switched off",
+                            "Configure organisational sign-in (PLANCYCLE_OIDC_*, see the "
+                            "README) and restart the portal. For local use and the demo only, "
+                            "PLANCYCLE_PLANNER_TOKEN opens it with a shared token.")
+
+
+def _planner(request: Request, portal: Portal, cycle_id: str | None = None) -> str | None:
+    """Who is using the dashboard (the audit's actor), or None when they must sign in first.
+
+    With organisational sign-in, the signed-in person must hold the planner role in the
+    cycle (in some cycle, for the list); anyone else is refused, and the refusal audited.
+    Otherwise (local use, the demo) the shared token's session.
+    """
+    _enabled(portal)
+    if portal.oidc is None:
+        return "portal:planner" if portal.planner_sessions.valid(
+            request.cookies.get(PLANNER_COOKIE)) else None
+    identity = signed_in(request, portal)
+    if identity is None:
+        return None
+    with portal.runtime.register.session(actor=f"signin:{identity.label}") as session:
+        if any(is_planner(session, p) for p in people_of(session, identity, cycle_id)):
+            return f"signin:{identity.label}"
+    audit_identity(portal, "planner_refused", identity,
+                   {"client": client_of(request), "cycle": cycle_id}, cycle_id=cycle_id)
+    raise PortalProblem(403, "The dashboard is for the workforce planner",
+                        f"You are signed in as {identity.label}, who does not hold the "
+                        "workforce planner role in this cycle. Ask the workforce planner to "
+                        "add you to the role in the cycle YAML if you need the dashboard.")
+
+
+def _to_login(request: Request, portal: Portal) -> Response:
+    if portal.oidc is not None:
+        return RedirectResponse(sign_in_url(request.url.path), status_code=303)
+    return RedirectResponse("/planner/login", status_code=303)
+
+
+@router.get("/planner/login", response_class=HTMLResponse)
+def login_page(request: Request, portal: PortalDep) -> Response:
+    _enabled(portal)
+    if portal.oidc is not None:  # planners sign in by name: the shared token is off
+        return RedirectResponse(sign_in_url("/planner"), status_code=303)
+    return portal.page(request, "planner_login.html.j2", scope="planner-login", error=None)
+
+
+@router.post("/planner/login")
+async def login(request: Request, portal: PortalDep) -> Response:
+    _enabled(portal)
+    if not portal.settings.token_allowed:
+        raise PortalProblem(403, "Sign in with your organisation's account",
+                            "The shared planner's token is switched off because "
+                            "organisational sign-in is configured.")
     settings = portal.settings
+    client = client_of(request)
+    portal.too_many_attempts(request, "wrong tokens")
+    form = await portal.form(request)
+    portal.check_csrf(request, form, "planner-login")
+    given = form.get("token")
+    if not token_matches(given if isinstance(given, str) else None, settings.planner_token):
+        portal.limiter.failure(client)
+        return portal.page(request, "planner_login.html.j2", status=401,
+                           scope="planner-login",
+                           error="That is not the planner's token. Check it and try again.")
 
-    def enabled() -> None:
-        if not settings.planner_token:
-            raise PortalProblem(503, "The planner's dashboard is switched off",
-                                "Set PLANCYCLE_PLANNER_TOKEN in the portal's environment to a "
-                                "long random secret and restart the portal to use it.")
+    def audit_login() -> None:
+        with portal.runtime.register.session(actor="portal:planner") as session:
+            portal.audit(session, "portal:planner", "login", "portal", "planner",
+                         {"client": client})
 
-    def signed_in(request: Request) -> bool:
-        enabled()
-        return portal.planner_sessions.valid(request.cookies.get(PLANNER_COOKIE))
+    await run_in_threadpool(audit_login)
+    response = RedirectResponse("/planner", status_code=303)
+    response.set_cookie(PLANNER_COOKIE, portal.planner_sessions.issue(), httponly=True,
+                        samesite="lax", secure=settings.secure_cookies, path="/planner",
+                        max_age=settings.planner_session_hours * 3600)
+    return response
 
-    def to_login() -> Response:
-        return RedirectResponse("/planner/login", status_code=303)
 
-    @api.get("/planner/login", response_class=HTMLResponse)
-    def login_page(request: Request) -> Response:
-        enabled()
-        return portal.page(request, "planner_login.html.j2", scope="planner-login", error=None)
+@router.post("/planner/logout")
+async def logout(request: Request, portal: PortalDep) -> Response:
+    form = await portal.form(request)
+    portal.check_csrf(request, form, "planner")
+    response = RedirectResponse("/planner/login", status_code=303)
+    response.delete_cookie(PLANNER_COOKIE, path="/planner")
+    return response
 
-    @api.post("/planner/login")
-    async def login(request: Request) -> Response:
-        enabled()
-        client = client_of(request)
-        if portal.limiter.blocked(client):
-            raise PortalProblem(429, "Too many attempts",
-                                "Too many wrong tokens have been tried from your network. Wait a "
-                                "minute and try again.",
-                                headers={"Retry-After": str(settings.bad_link_window_seconds)})
-        form = await portal.form(request)
-        portal.check_csrf(request, form, "planner-login")
-        given = form.get("token")
-        if not token_matches(given if isinstance(given, str) else None, settings.planner_token):
-            portal.limiter.failure(client)
-            return portal.page(request, "planner_login.html.j2", status=401,
-                               scope="planner-login",
-                               error="That is not the planner's token. Check it and try again.")
 
-        def audit_login() -> None:
-            with rt.register.session(actor="portal:planner") as session:
-                portal.audit(session, "portal:planner", "login", "portal", "planner",
-                             {"client": client})
+@router.get("/planner", response_class=HTMLResponse)
+def cycles(request: Request, portal: PortalDep) -> Response:
+    actor = _planner(request, portal)
+    if actor is None:
+        return _to_login(request, portal)
+    identity = signed_in(request, portal)
+    with portal.runtime.register.session(actor=actor) as session:
+        rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
+        if identity is not None:  # only the cycles they plan
+            mine = {p.cycle_id for p in people_of(session, identity) if is_planner(session, p)}
+            rows = [c for c in rows if c.id in mine]
+    if len(rows) == 1:
+        return RedirectResponse(f"/planner/cycles/{rows[0].id}", status_code=303)
+    return portal.page(request, "planner_cycles.html.j2", scope="planner", cycles=rows)
 
-        await run_in_threadpool(audit_login)
-        response = RedirectResponse("/planner", status_code=303)
-        response.set_cookie(PLANNER_COOKIE, portal.planner_sessions.issue(), httponly=True,
-                            samesite="lax", secure=settings.secure_cookies, path="/planner",
-                            max_age=settings.planner_session_hours * 3600)
-        return response
 
-    @api.post("/planner/logout")
-    async def logout(request: Request) -> Response:
-        form = await portal.form(request)
-        portal.check_csrf(request, form, "planner")
-        response = RedirectResponse("/planner/login", status_code=303)
-        response.delete_cookie(PLANNER_COOKIE, path="/planner")
-        return response
+@router.get("/planner/cycles/{cycle_id}", response_class=HTMLResponse)
+def dashboard(request: Request, portal: PortalDep, cycle_id: str, page: int = 1,
+              revoked: str | None = None) -> Response:
+    actor = _planner(request, portal, cycle_id)
+    if actor is None:
+        return _to_login(request, portal)
+    rt = portal.runtime
+    with rt.register.session(actor=actor) as session:
+        view = dashboard_view(session, cycle_id, rt.clock.today(), rt.calendar,
+                              max(1, page), portal.settings.log_page_size)
+    return portal.page(request, "dashboard.html.j2", scope="planner",
+                       prefect_ui=portal.settings.prefect_ui_url, revoked=revoked, **view)
 
-    @api.get("/planner", response_class=HTMLResponse)
-    def cycles(request: Request) -> Response:
-        if not signed_in(request):
-            return to_login()
-        with rt.register.session(actor="portal:planner") as session:
-            rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
-        if len(rows) == 1:
-            return RedirectResponse(f"/planner/cycles/{rows[0].id}", status_code=303)
-        return portal.page(request, "planner_cycles.html.j2", scope="planner", cycles=rows)
 
-    @api.get("/planner/cycles/{cycle_id}", response_class=HTMLResponse)
-    def dashboard(request: Request, cycle_id: str, page: int = 1,
-                  revoked: str | None = None) -> Response:
-        if not signed_in(request):
-            return to_login()
-        with rt.register.session(actor="portal:planner") as session:
-            view = dashboard_view(session, cycle_id, rt.clock.today(), rt.calendar,
-                                  max(1, page), settings.log_page_size)
-        return portal.page(request, "dashboard.html.j2", scope="planner",
-                           prefect_ui=settings.prefect_ui_url, revoked=revoked, **view)
+@router.post("/planner/cycles/{cycle_id}/revoke")
+async def revoke(request: Request, portal: PortalDep, cycle_id: str) -> Response:
+    actor = await run_in_threadpool(_planner, request, portal, cycle_id)
+    if actor is None:
+        raise PortalProblem(403, "Sign in first", "Sign in to the planner's dashboard to "
+                            "withdraw links.")
+    form = await portal.form(request)
+    portal.check_csrf(request, form, "planner")
+    person_key = str(form.get("person") or "")
+    reason = str(form.get("reason") or "").strip()[:500] or None
+    rt = portal.runtime
 
-    @api.post("/planner/cycles/{cycle_id}/revoke")
-    async def revoke(request: Request, cycle_id: str) -> Response:
-        if not signed_in(request):
-            raise PortalProblem(403, "Sign in first", "Sign in to the planner's dashboard to "
-                                "withdraw links.")
-        form = await portal.form(request)
-        portal.check_csrf(request, form, "planner")
-        person_key = str(form.get("person") or "")
-        reason = str(form.get("reason") or "").strip()[:500] or None
+    def do_revoke() -> None:
+        with rt.register.session(actor=actor, note="links revoked") as session:
+            if session.scalars(select(Person).where(Person.cycle_id == cycle_id,
+                                                    Person.key == person_key)).first() is None:
+                raise PortalProblem(404, "No such person",
+                                    f"There is no person '{person_key}' in this cycle.")
+            generation = revoke_links(session, cycle_id, person_key, rt.clock.now(), reason)
+            portal.audit(session, actor, "revoke_links", "link_generations",
+                         person_key, {"generation": generation, "reason": reason},
+                         cycle_id=cycle_id)
 
-        def do_revoke() -> None:
-            with rt.register.session(actor="portal:planner", note="links revoked") as session:
-                if session.scalars(select(Person).where(Person.cycle_id == cycle_id,
-                                                        Person.key == person_key)).first() is None:
-                    raise PortalProblem(404, "No such person",
-                                        f"There is no person '{person_key}' in this cycle.")
-                generation = revoke_links(session, cycle_id, person_key, rt.clock.now(), reason)
-                portal.audit(session, "portal:planner", "revoke_links", "link_generations",
-                             person_key, {"generation": generation, "reason": reason},
-                             cycle_id=cycle_id)
-
-        await run_in_threadpool(do_revoke)
-        return RedirectResponse(f"/planner/cycles/{cycle_id}?revoked={person_key}",
-                                status_code=303)
-
-    return api
+    await run_in_threadpool(do_revoke)
+    return RedirectResponse(f"/planner/cycles/{cycle_id}?revoked={person_key}",
+                            status_code=303)

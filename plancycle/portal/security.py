@@ -2,10 +2,13 @@
 
 - **Security headers** on every response: a strict Content-Security-Policy (own scripts and
   styles only, ``frame-ancestors 'none'``), ``nosniff``, and ``Referrer-Policy: no-referrer``
-  because task links carry their token in the path.
+  because task links carry their token in the path; on an https deployment also
+  ``Strict-Transport-Security`` (HSTS), and ``Secure`` on every cookie.
 - **CSRF**: a random cookie plus a form field that is an HMAC of that cookie *and* the scope
   of the page (the link's person and assignment, or the planner). A forged form from another
   site has neither; a form copied from another link has the wrong scope.
+- **Sessions**: the planner's token session and the organisational sign-in (the identity
+  the OpenID Connect provider vouched for) are signed, expiring cookies on the injected clock.
 - **Rate limiting** of bad links and bad planner passwords per client address and minute,
   measured on the injected clock.
 - **Uploads**: size refused by Content-Length and again while streaming; type decided by
@@ -30,13 +33,20 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
 from plancycle.clock import Clock
+from plancycle.portal.oidc import Identity
 
 CSRF_COOKIE = "pc_csrf"
 CSRF_FIELD = "csrf_token"
 PLANNER_COOKIE = "pc_planner"
+#: The signed-in identity (organisational sign-in) and the sign-in attempt in flight.
+SESSION_COOKIE = "pc_session"
+PENDING_COOKIE = "pc_signin"
+PENDING_SECONDS = 600
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+#: One year, subdomains included: what the NCSC and the HSTS preload list expect.
+HSTS = "max-age=31536000; includeSubDomains"
 #: Generated documents carry their own inline styles and data: images; they are shown as a
 #: sandboxed page that can run nothing.
 DOCUMENT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
@@ -53,10 +63,19 @@ HEADERS = {
 
 
 class SecurityHeaders:
-    """ASGI middleware adding the headers (a route may set its own CSP, e.g. documents)."""
+    """ASGI middleware adding the headers (a route may set its own CSP, e.g. documents).
 
-    def __init__(self, app: Any) -> None:
+    ``hsts``: the portal is served over https (``PLANCYCLE_PORTAL_URL``). ``form_targets``:
+    origins a form may lead to besides the portal (the sign-in provider, whose sign-out page
+    a sign-out form redirects to: browsers apply ``form-action`` to redirects too).
+    """
+
+    def __init__(self, app: Any, hsts: bool = False, form_targets: tuple[str, ...] = ()
+                 ) -> None:
         self.app = app
+        self.csp = CSP.replace("form-action 'self'",
+                               " ".join(("form-action 'self'", *form_targets)))
+        self.hsts = hsts
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,7 +87,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                wanted = {**HEADERS, "Content-Security-Policy": CSP}
+                wanted = {**HEADERS, "Content-Security-Policy": self.csp}
+                if self.hsts:
+                    wanted["Strict-Transport-Security"] = HSTS
                 if not path.startswith("/static/"):
                     # Pages hold personal task data and tokens: never cache them.
                     wanted["Cache-Control"] = "no-store"
@@ -130,18 +151,20 @@ class RateLimiter:
 
 # --- the planner's session ----------------------------------------------------------------
 
+def _signer(clock: Clock) -> type[TimestampSigner]:
+    class ClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock.now().timestamp())
+
+    return ClockSigner
+
+
 class PlannerSessions:
     """A signed, expiring cookie saying "this browser logged in with the planner token"."""
 
     def __init__(self, secret: str, clock: Clock, hours: int) -> None:
-        clock_ref = clock
-
-        class _ClockSigner(TimestampSigner):
-            def get_timestamp(self) -> int:
-                return int(clock_ref.now().timestamp())
-
         self._serializer = URLSafeTimedSerializer(secret, salt="plancycle.planner-session",
-                                                  signer=_ClockSigner)
+                                                  signer=_signer(clock))
         self.max_age = hours * 3600
 
     def issue(self) -> str:
@@ -155,6 +178,43 @@ class PlannerSessions:
         except BadSignature:
             return False
         return isinstance(data, dict) and data.get("role") == "planner"
+
+
+class SignIns:
+    """The signed cookies of sign-in: the attempt in flight, and the signed-in identity."""
+
+    def __init__(self, secret: str, clock: Clock, hours: int) -> None:
+        self._session = URLSafeTimedSerializer(secret, salt="plancycle.sign-in.session",
+                                               signer=_signer(clock))
+        self._pending = URLSafeTimedSerializer(secret, salt="plancycle.sign-in.pending",
+                                               signer=_signer(clock))
+        self.max_age = hours * 3600
+
+    def issue(self, identity: Identity, id_token: str) -> str:
+        return self._session.dumps({**identity.audit(), "idt": id_token,
+                                    "n": secrets.token_hex(8)})
+
+    def identity(self, cookie: str | None) -> tuple[Identity, str] | None:
+        if not cookie:
+            return None
+        try:
+            data = self._session.loads(cookie, max_age=self.max_age)
+        except BadSignature:
+            return None
+        identity = Identity(issuer=data["iss"], subject=data["sub"], object_id=data["oid"],
+                            email=data["email"], name=data["name"])
+        return identity, data["idt"]
+
+    def pending(self, data: dict[str, str]) -> str:
+        return self._pending.dumps(data)
+
+    def read_pending(self, cookie: str | None) -> dict[str, str] | None:
+        if not cookie:
+            return None
+        try:
+            return self._pending.loads(cookie, max_age=PENDING_SECONDS)
+        except BadSignature:
+            return None
 
 
 def token_matches(given: str | None, expected: str | None) -> bool:

@@ -22,6 +22,7 @@ from plancycle.register.models import (
     Assignment,
     AssignmentState,
     Cycle,
+    CycleState,
     Person,
     RoleHolder,
     Stage,
@@ -117,6 +118,29 @@ def start_cycle(session: Session, config: CycleConfig, config_path: str | Path,
             changes += n
     session.flush()
     return StartResult(config.cycle.id, existing is None, changes)
+
+
+def is_system_cycle(config_text: str) -> bool:
+    """Whether a cycle file is an ICS's system cycle (it lists member organisations)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(config_text, Loader=loader)  # noqa: S506 - a safe loader
+    return isinstance(data, dict) and bool(data.get("ics"))
+
+
+def open_cycles(session: Session, *, system: bool | None = None) -> list[str]:
+    """The cycles still running, oldest first — what scheduled flows work on.
+
+    ``system=False``: organisations' cycles only; ``True``: ICS system cycles only (their
+    configuration has an ``ics:`` block); ``None``: both. Deployments take no cycle id: a
+    planner who starts a new cycle never edits ``prefect.yaml``.
+    """
+    rows = session.execute(select(Cycle.id, Cycle.config_text)
+                           .where(Cycle.state == CycleState.STARTED)
+                           .order_by(Cycle.started_at, Cycle.id)).all()
+    return [cycle_id for cycle_id, text in rows
+            if system is None or is_system_cycle(text) == system]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -227,6 +229,10 @@ class Decision(Base):
     """An approver's decision on a gate, tied to the exact document version (hash)."""
 
     __tablename__ = "decisions"
+    #: One live decision per person and gate, whatever runs at once (migration 0006).
+    __table_args__ = (Index("uq_decisions_live_per_person", "task_id", "person_id",
+                            unique=True, postgresql_where=text("valid"),
+                            sqlite_where=text("valid")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
@@ -261,6 +267,7 @@ class Notification(Base):
     """One message to one person on one channel, keyed so it is never sent twice."""
 
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_deliverable", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -280,6 +287,10 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None]
     #: iCalendar (.ics) attached to an email: the task's due date (see plancycle.icalendar).
     ics: Mapped[str | None] = mapped_column(Text)
+    #: Which deliverer last claimed the message (host:pid:nonce), and until when no other may
+    #: take it: a deliverer that dies mid-pass leaves its claims to expire, never to be lost.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None]
 
 
 class SubmissionRecord(Base):
@@ -330,6 +341,31 @@ class LinkGeneration(Base):
     generation: Mapped[int] = mapped_column(Integer, default=0)
     revoked_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Delegation(Base):
+    """Someone recorded to act for a person on their tasks (``plancycle link delegate``).
+
+    A task link is honoured only for its assignee, their deputy standing in, or an active
+    delegate recorded here (see :func:`plancycle.links.bind_link`). ``task_key`` None: every
+    task of the person; ``ends_on`` None: until withdrawn. Rows are never deleted:
+    withdrawing sets ``withdrawn_at`` so the audit shows who could act when.
+    """
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(80))     # who delegates
+    delegate_key: Mapped[str] = mapped_column(String(80))   # who may act for them
+    task_key: Mapped[str | None] = mapped_column(String(80))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Action(Base):

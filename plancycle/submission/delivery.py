@@ -27,7 +27,7 @@ from plancycle.submission.errors import SubmissionError
 from plancycle.submission.package import MANIFEST, Package, sha256_file
 
 if TYPE_CHECKING:
-    from plancycle.runtime import Runtime
+    from plancycle.context import CycleContext
 
 
 DELIVERED, FAILED, PENDING = "delivered", "failed", "pending"
@@ -189,7 +189,7 @@ def _to_email(package: Package, destination: Destination, env: Mapping[str, str]
     return Outcome(ok, receipt)
 
 
-def deliver_to(runtime: Runtime, package: Package, destination: Destination, *,
+def deliver_to(runtime: CycleContext, package: Package, destination: Destination, *,
                env: Mapping[str, str] | None = None,
                sleep: Callable[[float], None] = time.sleep,
                backoff: Sequence[float] = HTTP_BACKOFF) -> dict[str, Any]:

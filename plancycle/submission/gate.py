@@ -26,8 +26,8 @@ from plancycle.signoff import (
 from plancycle.submission.errors import SubmissionError
 
 if TYPE_CHECKING:
+    from plancycle.context import CycleContext
     from plancycle.documents import Signature
-    from plancycle.runtime import Runtime
 
 
 def final_gate(session: Session, cycle_id: str) -> Task | None:
@@ -92,7 +92,7 @@ def signatures(session: Session, cycle_id: str) -> list[Signature]:
     return list(latest.values())
 
 
-def signed_plan_pdf(runtime: Runtime, cycle_id: str) -> Path:
+def signed_plan_pdf(runtime: CycleContext, cycle_id: str) -> Path:
     """The signed plan PDF, built by the planning service from the recorded decisions."""
     try:
         from plancycle.planning import build_plan

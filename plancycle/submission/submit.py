@@ -28,7 +28,7 @@ from plancycle.submission.package import (
 )
 
 if TYPE_CHECKING:
-    from plancycle.runtime import Runtime
+    from plancycle.context import CycleContext
 
 
 @dataclass
@@ -42,7 +42,7 @@ class SubmissionResult:
         return all(r["status"] == DELIVERED for r in self.records)
 
 
-def complete_submission_tasks(runtime: Runtime, cycle_id: str, package: Package,
+def complete_submission_tasks(runtime: CycleContext, cycle_id: str, package: Package,
                               records: list[dict[str, Any]]) -> list[str]:
     """Once every destination has the package, the cycle's open submission tasks are done."""
     if not records or any(r["status"] != DELIVERED for r in records):
@@ -75,7 +75,7 @@ def complete_submission_tasks(runtime: Runtime, cycle_id: str, package: Package,
     return done
 
 
-def submit(runtime: Runtime, cycle_id: str, plan_pdf: bytes | Path | None = None, *,
+def submit(runtime: CycleContext, cycle_id: str, plan_pdf: bytes | Path | None = None, *,
            env: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep,
            backoff: Sequence[float] = HTTP_BACKOFF, gate_key: str | None = None
            ) -> SubmissionResult:

@@ -40,3 +40,13 @@ def test_serve_builds_the_same_deployments_as_prefect_yaml():
     assert schedule.schedule.cron == "30 7 * * 1-5"
     assert schedule.schedule.timezone == "Europe/London"
     assert built["validate-return"].triggers
+
+
+def test_no_deployment_names_a_cycle():
+    """A planner who starts a new cycle edits nothing: runs find the open cycles."""
+    from deployments.serve import deployments
+
+    for entry in _entries():
+        assert not (entry.get("parameters") or {}), entry["name"]
+    for built in deployments():
+        assert not built.parameters, built.name

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import json
 import socket
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -79,6 +80,12 @@ class ReceivedEmail:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     message: EmailMessage
+    #: Which SMTP connection (session) carried it: a delivery pass should use one.
+    connection: int = 0
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
 
     @property
     def to(self) -> str:
@@ -106,12 +113,16 @@ class ReceivedEmail:
 class SmtpServer:
     """aiosmtpd on a fixed loopback port that can be stopped and started again."""
 
-    def __init__(self, stamp: Stamp = lambda: None) -> None:
+    def __init__(self, stamp: Stamp = lambda: None, tls: ssl.SSLContext | None = None) -> None:
         self.port = free_port()
         self.stamp = stamp
         self.emails: list[ReceivedEmail] = []
+        #: Called with each message as it arrives (e.g. to pause or crash the sender).
+        self.on_message: Callable[[ReceivedEmail], None] | None = None
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+        self._sessions: dict[int, int] = {}
+        self._tls = tls
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         raw = envelope.original_content or envelope.content
@@ -119,13 +130,26 @@ class SmtpServer:
             raw if isinstance(raw, bytes) else raw.encode(), policy=default_policy)
         assert isinstance(message, EmailMessage)
         with self._lock:
-            self.emails.append(ReceivedEmail(self.stamp(), envelope.mail_from,
-                                             tuple(envelope.rcpt_tos), message))
+            connection = self._sessions.setdefault(id(session), len(self._sessions) + 1)
+            received = ReceivedEmail(self.stamp(), envelope.mail_from, tuple(envelope.rcpt_tos),
+                                     message, connection)
+            self.emails.append(received)
+        if self.on_message is not None:
+            self.on_message(received)
         return "250 Message accepted for delivery"
+
+    @property
+    def connections(self) -> int:
+        """How many SMTP sessions carried at least one message."""
+        with self._lock:
+            return len({e.connection for e in self.emails})
 
     def start(self) -> None:
         if self._controller is None:
-            controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            kwargs: dict[str, Any] = {}
+            if self._tls is not None:
+                kwargs = {"tls_context": self._tls, "require_starttls": True}
+            controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
             controller.start()
             self._controller = controller
 

@@ -15,9 +15,17 @@ from fastapi.testclient import TestClient
 from plancycle.clock import SimulatedClock
 from plancycle.notify.channels import RecordingChannels
 from plancycle.portal import PortalSettings, create_app
+from plancycle.register.db import home as data_home
 from plancycle.runtime import Runtime
 
-from .helpers import PLANNER_TOKEN, build_runtime
+from .helpers import (
+    PLANNER_TOKEN,
+    build_runtime,
+    drive_until_open,
+    link,
+    quietly,
+    register_plan,
+)
 
 MB = 1024 * 1024
 
@@ -53,3 +61,12 @@ def settings() -> PortalSettings:
 def client(runtime: Runtime, settings: PortalSettings) -> Iterator[TestClient]:
     with TestClient(create_app(runtime, settings), follow_redirects=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def gate(runtime: Runtime, clock: SimulatedClock) -> dict[str, str]:
+    """The executive gate open, with the draft plan registered for decision."""
+    drive_until_open(runtime, clock, "executive_gate")
+    quietly(runtime)
+    sha = register_plan(runtime, data_home() / "documents", clock.now())
+    return {"sha": sha, "helen": link(runtime, "helen.shaw", "executive_gate")}

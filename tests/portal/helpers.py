@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -64,6 +64,19 @@ def assignment_id(rt: Runtime, person: str, task_key: str) -> int:
 def link(rt: Runtime, person: str, task_key: str, holder: str | None = None) -> str:
     """The portal path of ``holder``'s assignment on a task, signed for ``person``."""
     return "/t/" + rt.links.token(person, assignment_id(rt, holder or person, task_key), CYCLE)
+
+
+def escalate(rt: Runtime, task_key: str, holder: str) -> date:
+    """Run the chaser on the day ``holder``'s assignment reaches its first escalation step,
+    as the daily chaser would (the clock stays): the escalation is queued with its link."""
+    with rt.register.session() as session:
+        task = find_task(session, CYCLE, task_key)
+        who = find_person(session, CYCLE, holder)
+        due = next(a.due_on for a in task.assignments if a.person_id == who.id)
+        steps = task.settings["chasing"]["escalation"]
+    day = rt.calendar.add_working_days(due, int(steps[0]["after_working_days_overdue"]))
+    rt.chase(CYCLE, as_of=day)
+    return day
 
 
 def csrf_of(html: str) -> str:
@@ -140,3 +153,20 @@ def csrf_for(client, person: str, assignment: int) -> str:  # type: ignore[no-un
     refuses the request (a view-only link has no form to take one from)."""
     portal = client.app.state.portal
     return portal.csrf.field_for(client.cookies.get("pc_csrf"), f"link:{person}:{assignment}")
+
+
+def decision_form(client, path: str, **fields: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The approval form of a link as a browser would post it (first step: review)."""
+    page = client.get(f"{path}/approve")
+    return {"csrf_token": csrf_of(page.text), "document_sha256": fields.pop("sha", ""),
+            "step": "review", **fields}
+
+
+def confirm_decision(client, path: str, **fields: str):  # type: ignore[no-untyped-def]
+    """Post the decision, then confirm it on the check page; the confirmation's response."""
+    review = client.post(f"{path}/approve", data=decision_form(client, path, **fields))
+    assert review.status_code == 200, review.text
+    hidden = dict(re.findall(r'<input type="hidden" name="([a-z_0-9]+)" value="([^"]*)"',
+                             review.text))
+    return client.post(f"{path}/approve", data={**hidden, "csrf_token": csrf_of(review.text),
+                                                "step": "confirm"})

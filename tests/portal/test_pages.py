@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import pytest
 from sqlalchemy import select
 
 from plancycle.assignments import complete_assignment, find_person, find_task
@@ -26,9 +25,9 @@ from .helpers import (
     assignment_id,
     csrf_for,
     csrf_of,
-    drive_until_open,
+    decision_form,
+    escalate,
     link,
-    quietly,
     register_plan,
     snapshot,
 )
@@ -120,21 +119,6 @@ def test_data_requests_are_completed_by_an_accepted_upload_not_a_button(client, 
 
 # --- approvals ------------------------------------------------------------------------------
 
-@pytest.fixture
-def gate(runtime, clock):
-    """The executive gate open, with the draft plan registered for decision."""
-    drive_until_open(runtime, clock, "executive_gate")
-    quietly(runtime)
-    sha = register_plan(runtime, data_home() / "documents", clock.now())
-    return {"sha": sha, "helen": link(runtime, "helen.shaw", "executive_gate")}
-
-
-def decision_form(client, path: str, **fields: str) -> dict[str, str]:
-    page = client.get(f"{path}/approve")
-    return {"csrf_token": csrf_of(page.text), "document_sha256": fields.pop("sha", ""),
-            "step": "review", **fields}
-
-
 def test_the_approval_page_shows_the_document_hash_and_no_default_choice(client, gate):
     page = client.get(f"{gate['helen']}/approve")
     assert page.status_code == 200
@@ -211,6 +195,7 @@ def test_a_decision_is_recorded_only_after_the_confirmation_step(client, runtime
 def test_a_rejection_reopens_the_draft_and_other_people_cannot_decide(client, runtime, gate):
     helen, sha = gate["helen"], gate["sha"]
     # Priya's line manager is Helen: an escalation link to Priya's decision is view-only.
+    escalate(runtime, "executive_gate", "priya.nair")
     manager = link(runtime, "helen.shaw", "executive_gate", holder="priya.nair")
     view = client.get(f"{manager}/approve")
     assert view.status_code == 200 and "cannot decide it here" in view.text

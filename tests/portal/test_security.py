@@ -26,6 +26,7 @@ from .helpers import (
     assignment_id,
     csrf_for,
     csrf_of,
+    escalate,
     link,
     open_stage,
     snapshot,
@@ -116,6 +117,7 @@ def test_revoking_links_of_an_unknown_person_names_the_mistake(runtime):
 def test_a_managers_escalation_link_shows_the_task_but_cannot_act_on_it(client, runtime,
                                                                       settings):
     # Rachel's line manager is David Okafor; the chaser sends him a link to *her* assignment.
+    escalate(runtime, "align_business_planning", "rachel.moore")
     manager = link(runtime, "david.okafor", "align_business_planning", holder="rachel.moore")
     page = client.get(manager)
     assert page.status_code == 200

@@ -139,11 +139,23 @@ def test_deciding_again_replaces_the_earlier_decision(start):
     walk_to(rt)
     sha = register_plan(rt, "<h1>Plan v1</h1>")
     _decide(rt, "dan.ceo", "approve", sha)
-    _decide(rt, "dan.ceo", "approve", sha)
+    _decide(rt, "dan.ceo", "approve", sha, signature="Dan Chief")
     with rt.register.session() as session:
         assert [d.valid for d in session.scalars(select(Decision).order_by(Decision.id))] == [
             False, True]
     assert _status(rt).approved_roles == ("chief_executive",) and not _status(rt).passed
+
+
+def test_the_same_decision_sent_twice_is_recorded_once(start):
+    """A double click, or the portal and the CLI at once: one decision, the same one back."""
+    rt = start("2")
+    walk_to(rt)
+    sha = register_plan(rt, "<h1>Plan v1</h1>")
+    first = _decide(rt, "dan.ceo", "approve", sha, signature="Dan")
+    again = _decide(rt, "dan.ceo", "approve", sha, signature="Dan")
+    assert again.id == first.id
+    with rt.register.session() as session:
+        assert len(session.scalars(select(Decision)).all()) == 1
 
 
 def test_rejection_reopens_the_stage_and_a_revised_plan_needs_new_approvals(
