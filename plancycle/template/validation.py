@@ -99,37 +99,24 @@ def _totals(forecast: pd.DataFrame) -> list[Issue]:
     rows = {(r.staff_group, r.staff_type): i for i, r in enumerate(
         forecast[["staff_group", "staff_type"]].itertuples(index=False))}
     groups = list(dict.fromkeys(g for g, _ in rows if g != ALL_GROUPS))
+    # (total row, the rows it adds up, what the message calls those rows)
+    sums = [((g, TOTAL_TYPE), [(g, t) for t in STAFF_TYPES], "substantive + bank + agency")
+            for g in [*groups, ALL_GROUPS]]
+    sums += [((ALL_GROUPS, t), [(g, t) for g in groups], "the sum of the staff group rows")
+             for t in (*STAFF_TYPES, TOTAL_TYPE)]
     for p in PERIODS:
-        column = forecast[p] if p in forecast.columns else None
-        if column is None:
+        if p not in forecast.columns:
             continue
-        value = {key: _num(column.iloc[i]) for key, i in rows.items()}
-        for g in [*groups, ALL_GROUPS]:
-            if (g, TOTAL_TYPE) not in rows:
+        value = {key: _num(forecast[p].iloc[i]) for key, i in rows.items()}
+        for total, parts_of, what in sums:
+            parts = [value.get(k) for k in parts_of]
+            if total not in rows or any(v is None for v in parts):
                 continue
-            parts = [value.get((g, t)) for t in STAFF_TYPES]
-            if any(v is None for v in parts):
-                continue
-            want = sum(parts, ZERO)  # type: ignore[arg-type]
-            got = value[(g, TOTAL_TYPE)]
+            want, got = sum(parts, ZERO), value[total]  # type: ignore[arg-type]
             if got != want:
-                out.append(Issue("forecast.totals", FAIL, FORECAST, _row(rows[(g, TOTAL_TYPE)]),
-                                 p, f"{g} total {text(got)} is not substantive + bank + agency "
-                                 f"= {text(want)}", f"Make the total row the sum of the three "
-                                 f"staff types ({text(want)})."))
-        for t in (*STAFF_TYPES, TOTAL_TYPE):
-            if (ALL_GROUPS, t) not in rows:
-                continue
-            parts = [value.get((g, t)) for g in groups]
-            if any(v is None for v in parts):
-                continue
-            want = sum(parts, ZERO)  # type: ignore[arg-type]
-            got = value[(ALL_GROUPS, t)]
-            if got != want:
-                out.append(Issue("forecast.totals", FAIL, FORECAST, _row(rows[(ALL_GROUPS, t)]),
-                                 p, f"{ALL_GROUPS} {t} {text(got)} is not the sum of the staff "
-                                 f"groups ({text(want)})", f"Set it to the sum of the staff "
-                                 f"group rows ({text(want)})."))
+                out.append(Issue("forecast.totals", FAIL, FORECAST, _row(rows[total]), p,
+                                 f"{total[0]} {total[1]} {text(got)} is not {what} "
+                                 f"({text(want)})", f"Set it to {what} ({text(want)})."))
     return out
 
 

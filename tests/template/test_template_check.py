@@ -90,3 +90,17 @@ def test_a_file_that_is_not_a_workbook_is_sent_back():
     result = check.check_template(b"staff_group,wte\n", file_name="plan.csv")
     assert not result.accepted
     assert "xlsx" in result.report.check("file.readable").fix
+
+
+def test_totals_that_are_not_the_sum_of_groups_and_negative_wte_are_sent_back(
+        sample_template):
+    def edit(book):
+        ws = book["WTE forecast"]
+        ws["C5"] = float(ws["C5"].value) + 1     # HCHS doctors' total, opening
+        ws["D2"] = -1.0                          # HCHS doctors' substantive, M1
+    result = check.check_template(_edited(sample_template, edit),
+                                  agency_cap_pct=Decimal("10"))
+    totals = _problem(result, "forecast.totals")
+    assert (totals.rows[0].values["sheet"], totals.rows[0].row) == ("WTE forecast", 5)
+    negative = _problem(result, "range.wte")
+    assert [(r.row, r.values["column"]) for r in negative.rows] == [(2, "M1")]
