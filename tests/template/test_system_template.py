@@ -32,6 +32,13 @@ def test_opening_system_wte_is_the_published_fte_total_exactly(qoc, templates):
         assert system.template.wte(group, "substantive", "Opening") == fte
     assert "e" not in format(opening, "f") and str(opening) == format(qoc.fte_total, "f")
     assert not system.outliers["outlier"].any()          # built on the baseline itself
+    # The region's CSV and the system tables show the published total exactly.
+    from plancycle.ics.system_plan import _plain
+    from plancycle.template.workbook import csv_files
+
+    forecast = csv_files(system.template)["wte_forecast.csv"].decode()
+    assert f"{ALL_GROUPS},total,{format(qoc.fte_total, 'f')}," in forecast
+    assert _plain(system.organisations)["opening_wte"].map(Decimal).sum() == qoc.fte_total
 
 
 def test_sickness_kpi_is_the_published_rate(qoc, templates):
