@@ -104,3 +104,22 @@ def test_totals_that_are_not_the_sum_of_groups_and_negative_wte_are_sent_back(
     assert (totals.rows[0].values["sheet"], totals.rows[0].row) == ("WTE forecast", 5)
     negative = _problem(result, "range.wte")
     assert [(r.row, r.values["column"]) for r in negative.rows] == [(2, "M1")]
+
+
+def test_plan_check_template_on_the_command_line(sample_template, tmp_path):
+    from typer.testing import CliRunner
+
+    from plancycle.cli import app
+
+    good = tmp_path / "rzz.xlsx"
+    good.write_bytes(workbook.xlsx_bytes(sample_template))
+    runner = CliRunner()
+    passed = runner.invoke(app, ["plan", "check-template", str(good), "--agency-cap", "10"])
+    assert passed.exit_code == 0, passed.output
+    report = tmp_path / "dq.html"
+    refused = runner.invoke(app, ["plan", "check-template", str(good), "--agency-cap", "3.7",
+                                  "--report", str(report)])
+    assert refused.exit_code == 1
+    assert "Resubmission required" in refused.output and "sheet 'KPIs', row 5" in refused.output
+    html = report.read_text()
+    assert "Resubmission required" in html and "KPIs" in html and "agency" in html
