@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from plancycle.config.model import TaskKind
-from plancycle.portal.deps import PortalDep, VisitDep
-from plancycle.portal.oidc import Identity
+from plancycle.portal.deps import PortalDep, VisitDep, signed_in
+from plancycle.portal.identity import Identity
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.roleholder import LIVE, task_view
 from plancycle.portal.security import DOCUMENT_CSP
 from plancycle.portal.services import Portal, Visit, client_of
-from plancycle.portal.signin import audit_identity, people_of, sign_in_url, signed_in
+from plancycle.portal.signin import audit_identity, people_of, sign_in_url
 from plancycle.register.models import (
     Decision,
     DQResult,

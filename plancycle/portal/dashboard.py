@@ -1,5 +1,6 @@
-"""The planner's dashboard: the cycle as a Gantt chart with RAG, the overdue list, the
-notification log, returns received, and links into Prefect's UI.
+"""The planner's dashboard: the cycle as a Gantt chart with RAG, the overdue list, the action
+plan (:mod:`plancycle.portal.action_plan`), the notification log, returns received, and links
+into Prefect's UI.
 
 **RAG rule** (per stage, on the portal's clock, in working days):
 
@@ -34,7 +35,8 @@ from sqlalchemy.orm import Session
 from plancycle.calendar import WorkingCalendar
 from plancycle.links import revoke_links
 from plancycle.notify.fallbacks import escalation_gaps
-from plancycle.portal.deps import PortalDep
+from plancycle.portal.action_plan import action_rows, overdue_checkins
+from plancycle.portal.deps import IdentityDep, PortalDep, signed_in
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import PLANNER_COOKIE, token_matches
 from plancycle.portal.services import Portal, client_of
@@ -43,7 +45,6 @@ from plancycle.portal.signin import (
     is_planner,
     people_of,
     sign_in_url,
-    signed_in,
 )
 from plancycle.register.models import (
     Assignment,
@@ -265,6 +266,9 @@ def dashboard_view(session: Session, cycle_id: str, today: date, calendar: Worki
         "overdue": overdue, "returns": returns, "log": log, "log_total": total,
         "log_statuses": statuses, "page": page, "pages": max(1, -(-total // page_size)),
         "people": people, "rag_words": RAG_WORDS,
+        "actions": action_rows(session, cycle_id, today),
+        "late_checkins": overdue_checkins(session, cycle_id, [
+            (o.task_key, o.person, o.due_on, o.days) for o in overdue]),
         "escalation_gaps": escalation_gaps(session, cycle_id),
     }
 
@@ -361,11 +365,10 @@ async def logout(request: Request, portal: PortalDep) -> Response:
 
 
 @router.get("/planner", response_class=HTMLResponse)
-def cycles(request: Request, portal: PortalDep) -> Response:
+def cycles(request: Request, portal: PortalDep, identity: IdentityDep) -> Response:
     actor = _planner(request, portal)
     if actor is None:
         return _to_login(request, portal)
-    identity = signed_in(request, portal)
     with portal.runtime.register.session(actor=actor) as session:
         rows = session.scalars(select(Cycle).order_by(Cycle.started_at.desc())).all()
         if identity is not None:  # only the cycles they plan

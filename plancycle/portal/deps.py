@@ -12,6 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from plancycle.portal.identity import Identity
+from plancycle.portal.security import SESSION_COOKIE
 from plancycle.portal.services import Portal, Visit
 from plancycle.portal.settings import PortalSettings
 
@@ -37,3 +39,13 @@ def link_visit(request: Request, token: str, portal: PortalDep) -> Visit:
 
 
 VisitDep = Annotated[Visit, Depends(link_visit)]
+
+
+def signed_in(request: Request, portal: PortalDep) -> Identity | None:
+    """Who signed in with the organisation's provider (None: nobody, or sign-in is off)."""
+    if portal.oidc is None:
+        return None
+    return portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
+
+
+IdentityDep = Annotated[Identity | None, Depends(signed_in)]

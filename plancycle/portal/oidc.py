@@ -32,6 +32,7 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
+from plancycle.portal.identity import Identity
 from plancycle.portal.settings import OidcSettings
 
 ALGORITHMS = ("RS256", "ES256")
@@ -48,33 +49,6 @@ class SignInRefused(Exception):
         super().__init__(message)
         self.reason = reason
         self.claims = claims or {}
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who the provider says signed in (from a validated ID token)."""
-
-    issuer: str
-    subject: str
-    object_id: str | None     # Entra ID ``oid``: the same person across applications
-    email: str | None
-    name: str | None
-
-    @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> Identity:
-        email = claims.get("email") or claims.get("preferred_username") or claims.get("upn")
-        return cls(issuer=str(claims["iss"]), subject=str(claims["sub"]),
-                   object_id=claims.get("oid"),
-                   email=str(email).strip().lower() if email else None,
-                   name=claims.get("name"))
-
-    def audit(self) -> dict[str, Any]:
-        return {"iss": self.issuer, "sub": self.subject, "oid": self.object_id,
-                "email": self.email, "name": self.name}
-
-    @property
-    def label(self) -> str:
-        return self.email or self.object_id or self.subject
 
 
 @dataclass(frozen=True)
@@ -97,11 +71,19 @@ class OidcClient:
         self._fetched_at = 0.0
         self._keys: KeySet | None = None
         self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        """One connection pool to the provider (its TLS context built once)."""
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+            return self._http
 
     # --- discovery --------------------------------------------------------------------------
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            response = httpx.get(url, timeout=HTTP_TIMEOUT, follow_redirects=False)
+            response = self._client().get(url)
             response.raise_for_status()
             data = response.json()
         except Exception as exc:

@@ -33,7 +33,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
 from plancycle.clock import Clock
-from plancycle.portal.oidc import Identity
+from plancycle.portal.identity import Identity
 
 CSRF_COOKIE = "pc_csrf"
 CSRF_FIELD = "csrf_token"
@@ -190,20 +190,19 @@ class SignIns:
                                                signer=_signer(clock))
         self.max_age = hours * 3600
 
-    def issue(self, identity: Identity, id_token: str) -> str:
-        return self._session.dumps({**identity.audit(), "idt": id_token,
-                                    "n": secrets.token_hex(8)})
+    def issue(self, identity: Identity) -> str:
+        """The identity only (not the provider's tokens): the cookie stays small."""
+        return self._session.dumps({**identity.audit(), "n": secrets.token_hex(8)})
 
-    def identity(self, cookie: str | None) -> tuple[Identity, str] | None:
+    def identity(self, cookie: str | None) -> Identity | None:
         if not cookie:
             return None
         try:
             data = self._session.loads(cookie, max_age=self.max_age)
         except BadSignature:
             return None
-        identity = Identity(issuer=data["iss"], subject=data["sub"], object_id=data["oid"],
-                            email=data["email"], name=data["name"])
-        return identity, data["idt"]
+        return Identity(issuer=data["iss"], subject=data["sub"], object_id=data["oid"],
+                        email=data["email"], name=data["name"])
 
     def pending(self, data: dict[str, str]) -> str:
         return self._pending.dumps(data)

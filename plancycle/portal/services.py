@@ -129,7 +129,7 @@ class Portal:
             cookie = new_cookie = Csrf.new_cookie()
         found = (self.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
                  if self.oidc is not None else None)
-        context.setdefault("signed_in_as", (found[0].name or found[0].label) if found else None)
+        context.setdefault("signed_in_as", (found.name or found.label) if found else None)
         html = render(template, csrf_field=CSRF_FIELD,
                       csrf=self.csrf.field_for(cookie, scope) if scope else "",
                       session_csrf=self.csrf.field_for(cookie, "session"),

@@ -15,6 +15,7 @@ or their deputy or delegate, as :func:`plancycle.links.bind_link` decided).
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from plancycle.config import ConfigError, parse_config
 from plancycle.portal.deps import PortalDep
-from plancycle.portal.oidc import Identity, OidcClient, SignInRefused
+from plancycle.portal.identity import Identity
+from plancycle.portal.oidc import OidcClient, SignInRefused
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.security import CSRF_COOKIE, PENDING_COOKIE, PENDING_SECONDS, SESSION_COOKIE
 from plancycle.portal.services import Portal, client_of
@@ -37,31 +39,36 @@ PLANNER_ROLE = "workforce_planner"
 
 # --- who is this person in the register ----------------------------------------------------
 
+@lru_cache(maxsize=32)
+def _object_ids(config_sha256: str, text: str, path: str) -> dict[str, str]:
+    """person key → object id, from a cycle's YAML (cached by its hash: pages ask often)."""
+    try:
+        config = parse_config(text, file=path)
+    except ConfigError:
+        return {}
+    return {p.id: p.object_id.lower() for p in config.people if p.object_id}
+
+
 def people_of(session: Session, identity: Identity, cycle_id: str | None = None
               ) -> list[Person]:
     """The people (one per cycle) the identity is: by object id from the cycle YAML, else
-    by e-mail."""
+    by e-mail — but never by e-mail someone whose YAML names another object id."""
     cycles = session.scalars(select(Cycle) if cycle_id is None
                              else select(Cycle).where(Cycle.id == cycle_id)).all()
+    oid = (identity.object_id or "").lower()
     found: list[Person] = []
     for cycle in cycles:
-        keys: set[str] = set()
-        if identity.object_id:
-            try:
-                config = parse_config(cycle.config_text, file=cycle.config_path)
-            except ConfigError:
-                config = None
-            if config is not None:
-                keys = {p.id for p in config.people
-                        if p.object_id and p.object_id.lower() == identity.object_id.lower()}
+        ids = _object_ids(cycle.config_sha256, cycle.config_text, cycle.config_path)
+        keys = {key for key, value in ids.items() if oid and value == oid}
         query = select(Person).where(Person.cycle_id == cycle.id)
+        person = None
         if keys:
             person = session.scalars(query.where(Person.key.in_(keys))).first()
         elif identity.email:
             person = session.scalars(query.where(
                 func.lower(Person.email) == identity.email)).first()
-        else:
-            person = None
+            if person is not None and person.key in ids:
+                person = None   # pinned to another account
         if person is not None:
             found.append(person)
     return found
@@ -73,12 +80,6 @@ def is_planner(session: Session, person: Person) -> bool:
 
 
 # --- the request's identity ----------------------------------------------------------------
-
-def signed_in(request: Request, portal: Portal) -> Identity | None:
-    found = portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE)) \
-        if portal.sign_ins is not None else None
-    return found[0] if found else None
-
 
 def sign_in_url(next_path: str) -> str:
     return "/signin?" + urlencode({"next": next_path})
@@ -156,7 +157,7 @@ async def callback(request: Request, portal: PortalDep, code: str | None = None,
         return await refuse("state", "The sign-in had expired or did not start here. Start "
                             "again from the portal.")
     try:
-        identity, raw = await run_in_threadpool(
+        identity, _ = await run_in_threadpool(
             client.exchange, code, _base(request, portal) + "/signin/callback",
             pending["verifier"], pending["nonce"])
     except SignInRefused as exc:
@@ -174,7 +175,7 @@ async def callback(request: Request, portal: PortalDep, code: str | None = None,
     await run_in_threadpool(audit_identity, portal, "sign_in", identity,
                             {**where, "people": people})
     response = RedirectResponse(pending["next"], status_code=303)
-    response.set_cookie(SESSION_COOKIE, portal.sign_ins.issue(identity, raw), httponly=True,
+    response.set_cookie(SESSION_COOKIE, portal.sign_ins.issue(identity), httponly=True,
                         samesite="lax", secure=portal.settings.secure_cookies, path="/",
                         max_age=portal.sign_ins.max_age)
     response.delete_cookie(PENDING_COOKIE, path="/signin")
@@ -199,10 +200,9 @@ async def sign_out(request: Request, portal: PortalDep) -> Response:
                              token if isinstance(token, str) else None, "session"):
         raise PortalProblem(403, "This form could not be accepted",
                             "The sign-out form had expired. Reload the page and try again.")
-    found = portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
+    identity = portal.sign_ins.identity(request.cookies.get(SESSION_COOKIE))
     target = "/signed-out"
-    if found is not None:
-        identity, raw = found
+    if identity is not None:
         await run_in_threadpool(audit_identity, portal, "sign_out", identity,
                                 {"client": client_of(request)})
         try:
@@ -211,7 +211,7 @@ async def sign_out(request: Request, portal: PortalDep) -> Response:
             end = None
         if end:
             target = end + ("&" if "?" in end else "?") + urlencode({
-                "id_token_hint": raw, "client_id": client.settings.client_id,
+                "client_id": client.settings.client_id,
                 "post_logout_redirect_uri": _base(request, portal) + "/signed-out"})
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -57,6 +57,7 @@ class Provider:
         #: What a test can make go wrong.
         self.audience: str | None = None   # issue ID tokens for another application
         self.lifetime = 3600               # seconds; negative: already expired
+        self.signing_key: RSAKey | None = None  # sign with a key that is not in the JWKS
         self.codes: dict[str, dict[str, Any]] = {}
         self.token_requests: list[dict[str, str]] = []
         self.authorize_requests: list[dict[str, str]] = []
@@ -180,4 +181,5 @@ class Provider:
                   "oid": oid, "email": email, "preferred_username": email, "name": name,
                   "nonce": nonce, "iat": now - max(0, -self.lifetime) - 60,
                   "nbf": now - max(0, -self.lifetime) - 60, "exp": now + self.lifetime}
-        return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
+        key = self.signing_key or self.key
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import certifi
 import pytest
 from sqlalchemy import select
 
@@ -21,8 +22,9 @@ from plancycle.assignments import complete_assignment, find_person, find_task
 from plancycle.clock import SimulatedClock
 from plancycle.notify.channels import AppriseChannels
 from plancycle.portal import PortalSettings, create_app
+from plancycle.portal.settings import OidcSettings
 from plancycle.register.db import home as data_home
-from plancycle.register.models import Decision, Task, TaskState, Upload
+from plancycle.register.models import AuditEntry, Decision, Task, TaskState, Upload
 from plancycle.runtime import Runtime
 from plancycle.synthetic import generate_trust
 
@@ -37,6 +39,7 @@ from .helpers import (
     register_plan,
 )
 from .live import LiveServer, Mailbox, free_port
+from .oidc_provider import CLIENT_ID, CLIENT_SECRET, Directory, Provider
 
 CHROMIUM = Path("/usr/bin/chromium")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -81,8 +84,8 @@ class Live:
         return self.server.url
 
 
-@pytest.fixture
-def live(home: Path, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+def serve(home: Path, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch,
+          **settings: object) -> Iterator[Live]:
     # Plain SMTP on loopback: skip loading the system CA bundle for every message (speed only).
     (home / "ca").mkdir()
     monkeypatch.setenv("SSL_CERT_FILE", str(home / "ca" / "none.pem"))
@@ -92,13 +95,40 @@ def live(home: Path, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch) -> 
     port = free_port()
     runtime = build_runtime(home, clock, AppriseChannels(email_url=mailbox.apprise_url),
                             portal_url=f"http://127.0.0.1:{port}")
-    settings = PortalSettings(planner_token=PLANNER_TOKEN, prefect_ui_url="http://127.0.0.1:4200")
-    server = LiveServer(create_app(runtime, settings), port)
+    server = LiveServer(create_app(runtime, PortalSettings(
+        prefect_ui_url="http://127.0.0.1:4200", public_url=f"http://127.0.0.1:{port}",
+        **settings)), port)  # type: ignore[arg-type]
     server.start()
     yield Live(runtime, clock, mailbox, server)
     server.stop()
     mailbox.stop()
     runtime.register.dispose()
+
+
+@pytest.fixture
+def live(home: Path, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    yield from serve(home, clock, monkeypatch, planner_token=PLANNER_TOKEN)
+
+
+@pytest.fixture
+def provider(clock: SimulatedClock) -> Iterator[Provider]:
+    """The organisation's OpenID Connect provider, on loopback (see ``oidc_provider``)."""
+    directory = Directory()
+    directory.add("helen.shaw@riverside.nhs.uk", "Helen Shaw")
+    idp = Provider(now=lambda: clock.now().timestamp(), directory=directory).start()
+    yield idp
+    idp.stop()
+
+
+@pytest.fixture
+def live_signin(home: Path, clock: SimulatedClock, monkeypatch: pytest.MonkeyPatch,
+                provider: Provider) -> Iterator[Live]:
+    for live in serve(home, clock, monkeypatch, oidc=OidcSettings(
+            discovery_url=provider.discovery_url, client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET)):
+        # The portal's HTTP client to the provider loads the CA bundle (serve() hides it).
+        monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+        yield live
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +209,9 @@ def test_a_role_holder_fixes_a_broken_return_from_the_link_in_their_email(live: 
     assert live.mailbox.latest("lucy.fernandes@riverside.nhs.uk", "Staff in post")
 
 
-def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
+def open_executive_gate(live: Live, sign_in: bool = False) -> tuple[str, str]:
+    """The executive gate opened with the draft plan, its approvers emailed: (Helen's link,
+    the plan's SHA-256). ``sign_in``: the gate as ``sign_in: true`` in the YAML."""
     rt, clock = live.runtime, live.clock
     drive_until_open(rt, clock, "medical_review")   # the executive reviews are open
     quietly(rt)                                     # the year so far, not in the mailbox
@@ -189,11 +221,20 @@ def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
                             ("medical_review", "james.whitfield")):
             complete_assignment(session, find_task(session, CYCLE, key),
                                 find_person(session, CYCLE, person), clock.now())
+        if sign_in:
+            gate = find_task(session, CYCLE, "executive_gate")
+            gate.settings = {**gate.settings, "gate": {**gate.settings["gate"], "sign_in": True}}
     rt.advance(CYCLE)   # the gate opens: its approvers are asked to decide
     rt.deliver(CYCLE)
     mail = live.mailbox.latest("helen.shaw@riverside.nhs.uk", "Executive approval")
+    return mail.task_link(live.url), sha
 
-    page.goto(mail.task_link(live.url))
+
+def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
+    rt = live.runtime
+    link, sha = open_executive_gate(live)
+
+    page.goto(link)
     page.get_by_role("link", name="Review the document and decide").click()
     page.wait_for_selector("legend:has-text('What is your decision')")
     assert sha in page.locator("main").inner_text()
@@ -238,6 +279,47 @@ def test_an_executive_approves_the_draft_plan_with_conditions(live: Live, page):
         conditions = session.scalars(select(Task).where(
             Task.key.like("executive_gate-condition-%"))).all()
         assert len(conditions) == 2
+
+
+def test_an_executive_signs_in_with_their_organisation_and_approves(live_signin: Live, page,
+                                                                   provider: Provider):
+    live = live_signin
+    rt = live.runtime
+    link, sha = open_executive_gate(live, sign_in=True)
+
+    page.goto(link)
+    page.get_by_role("link", name="Review the document and decide").click()
+    # The link alone is not enough for this gate: off to the organisation's sign-in page.
+    page.wait_for_selector("h1:has-text('Sign in to your account')")
+    assert page.url.startswith(f"{provider.issuer}/authorize?")
+    shot(page, "15-provider-sign-in")
+    page.get_by_label("Email address").fill("helen.shaw@riverside.nhs.uk")
+    page.get_by_role("button", name="Sign in").click()
+
+    page.wait_for_selector("legend:has-text('What is your decision')")
+    assert page.url.startswith(live.url) and page.url.endswith("/approve")
+    assert "Signed in as Helen Shaw" in page.locator("header").inner_text()
+    shot(page, "16-approval-signed-in")
+    page.get_by_label("Approve", exact=True).check()
+    page.get_by_label("Signature: type your full name").fill("Helen Shaw")
+    page.get_by_role("button", name="Continue to check your decision").click()
+    page.wait_for_selector("h1:has-text('Check your decision')")
+    page.get_by_role("button", name="Confirm and record my decision").click()
+    page.wait_for_selector("h2:has-text('Your decision has been recorded')")
+    shot(page, "17-approval-recorded-signed-in")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_selector("h1:has-text('Signed out')")
+    assert page.url == f"{live.url}/signed-out" and provider.logouts
+
+    with rt.register.session() as session:
+        decision = session.scalars(select(Decision)).one()
+        assert (decision.decision, decision.document_sha256) == ("approve", sha)
+        actions = {e.action: e.after for e in session.scalars(select(AuditEntry).where(
+            AuditEntry.action.in_(["sign_in", "decide", "sign_out"])))}
+    assert set(actions) == {"sign_in", "decide", "sign_out"}
+    for entry in actions.values():
+        assert entry["identity"]["email"] == "helen.shaw@riverside.nhs.uk"
 
 
 def open_dashboard(page, live: Live, screenshot: str | None = None) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ portal's test client.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -16,13 +17,17 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from plancycle.assignments import find_task
+from plancycle.cli import app as cli_app
+from plancycle.cli.common import UserError
 from plancycle.config import load_config, parse_config
 from plancycle.portal import PortalSettings, create_app
 from plancycle.portal.settings import ENTRA_DISCOVERY, OidcSettings
-from plancycle.register.models import AuditEntry, Decision
+from plancycle.register.models import AuditEntry, Cycle, Decision
 
 from .helpers import (
     CYCLE,
@@ -53,7 +58,7 @@ def provider() -> Iterator[Provider]:
 def idp(provider: Provider, clock) -> Provider:  # type: ignore[no-untyped-def]
     """The provider on this test's clock, behaving."""
     provider.now = lambda: clock.now().timestamp()
-    provider.audience, provider.lifetime = None, 3600
+    provider.audience, provider.lifetime, provider.signing_key = None, 3600, None
     return provider
 
 
@@ -101,6 +106,7 @@ def test_the_planner_signs_in_with_pkce_reaches_the_dashboard_and_signs_out(runt
         assert asked["redirect_uri"] == f"{PORTAL}/signin/callback"
         exchanged = idp.token_requests[-1]
         assert exchanged["grant_type"] == "authorization_code" and exchanged["code_verifier"]
+        assert idp.discovery_reads >= 1   # read over HTTP, as from Entra ID
 
         to_cycle = client.get("/planner")
         assert to_cycle.headers["location"] == f"/planner/cycles/{CYCLE}"
@@ -118,7 +124,7 @@ def test_the_planner_signs_in_with_pkce_reaches_the_dashboard_and_signs_out(runt
         assert f"{end.scheme}://{end.netloc}{end.path}" == f"{idp.issuer}/logout"
         hint = parse_qs(end.query)
         assert hint["post_logout_redirect_uri"] == [f"{PORTAL}/signed-out"]
-        assert hint["id_token_hint"][0].count(".") == 2
+        assert hint["client_id"] == [CLIENT_ID]
         with httpx.Client() as browser:
             landed = browser.get(bye.headers["location"])
         assert landed.headers["location"] == f"{PORTAL}/signed-out"
@@ -149,9 +155,12 @@ def test_someone_who_is_not_the_planner_is_refused_the_dashboard(runtime, idp):
 @pytest.mark.parametrize(("knob", "value", "reason"), [
     ("audience", "another-application", "wrong_audience"),
     ("lifetime", -600, "expired"),
+    ("signing_key", "forger", "bad_signature"),
 ])
-def test_an_id_token_for_another_application_or_expired_is_refused(runtime, idp, knob, value,
-                                                                   reason):
+def test_an_id_token_for_another_application_expired_or_forged_is_refused(
+        runtime, idp, knob, value, reason):
+    if value == "forger":  # a key of the same kid shape that the provider never published
+        value = RSAKey.generate_key(2048, parameters={"kid": idp.key.kid}, private=True)
     setattr(idp, knob, value)
     with oidc_portal(runtime, idp) as client:
         refused = sign_in(client, idp, "amira.khan@riverside.nhs.uk")
@@ -160,7 +169,10 @@ def test_an_id_token_for_another_application_or_expired_is_refused(runtime, idp,
         assert client.get("/planner").headers["location"].startswith("/signin")
     audit = audits(runtime, "sign_in_refused")[-1]
     assert audit.after["reason"] == reason
-    assert audit.after["claims"]["email"] == "amira.khan@riverside.nhs.uk"
+    if reason == "bad_signature":  # nothing of an unverified token is believed
+        assert audit.after["claims"] is None and audit.after["identity"] is None
+    else:
+        assert audit.after["claims"]["email"] == "amira.khan@riverside.nhs.uk"
     assert not audits(runtime, "sign_in")
 
 
@@ -251,3 +263,34 @@ def test_entra_id_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("PLANCYCLE_OIDC_DISCOVERY_URL", "http://idp.example/.well-known/x")
     with pytest.raises(ValueError, match="must use https"):
         OidcSettings.from_env()
+    monkeypatch.delenv("PLANCYCLE_OIDC_DISCOVERY_URL")
+    result = CliRunner().invoke(cli_app, ["portal"])   # the client id alone: named, no trace
+    assert isinstance(result.exception, UserError)
+    assert "PLANCYCLE_OIDC_TENANT" in str(result.exception)
+
+
+def pin_object_id(runtime, person: str, oid: str) -> None:  # type: ignore[no-untyped-def]
+    """As if the cycle YAML gave ``person`` an ``object_id`` (what start_cycle stores)."""
+    with runtime.register.session(actor="setup") as session:
+        cycle = session.get(Cycle, CYCLE)
+        plain = re.sub(r"object_id: [^,]+, ", "", cycle.config_text)
+        text = plain.replace(f"{{id: {person}, ", f"{{id: {person}, object_id: {oid}, ", 1)
+        assert text != plain
+        cycle.config_text, cycle.config_sha256 = text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_object_id_in_the_yaml_decides_who_someone_is(runtime, idp):
+    oid = idp.directory.users["helen.shaw@riverside.nhs.uk"][0]
+    pin_object_id(runtime, "helen.shaw", "00000000-0000-0000-0000-000000000001")
+    with oidc_portal(runtime, idp) as client:   # her address, but another account: refused
+        refused = sign_in(client, idp, "helen.shaw@riverside.nhs.uk")
+        assert refused.status_code == 403
+    pin_object_id(runtime, "helen.shaw", oid)
+    idp.directory.users["helen.shaw@nhs.net"] = (oid, "Helen Shaw")  # same account, new address
+    try:
+        with oidc_portal(runtime, idp) as client:
+            assert sign_in(client, idp, "helen.shaw@nhs.net").status_code == 303
+    finally:
+        del idp.directory.users["helen.shaw@nhs.net"]
+    assert audits(runtime, "sign_in_refused")[-1].after["reason"] == "unknown_person"
+    assert audits(runtime, "sign_in")[-1].after["people"] == [f"{CYCLE}:helen.shaw"]
