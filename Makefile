@@ -40,6 +40,7 @@ stack-down: install
 bench: install
 	$(PY) bench/chaser.py
 	$(PY) bench/validation.py
+	$(PY) bench/upload.py
 	$(PY) bench/analysis.py
 	$(PY) bench/rollup.py
 

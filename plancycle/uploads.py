@@ -26,7 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plancycle import returns  # names load on first use: pandas and GX only when validating
@@ -163,23 +164,80 @@ def check_can_upload(session: Session, task: Task, person: Person) -> Assignment
         "reassign it (`plancycle task reassign`)")
 
 
+def check_upload_size(data: bytes | Path, filename: str) -> None:
+    """Refuse a file over the upload limit (``PLANCYCLE_MAX_UPLOAD_MB``) before storing it."""
+    from plancycle.returns import limits
+
+    size = len(data) if isinstance(data, bytes) else Path(data).stat().st_size
+    try:
+        limit = limits.max_upload_bytes()
+    except limits.UploadLimitSettingError as exc:
+        raise UploadRefused(f"the upload limit is misconfigured: {exc}") from None
+    if size > limit:
+        raise UploadRefused(f"{filename}: {limits.too_large_problem(size, limit)} Nothing was "
+                            f"stored. {limits.TOO_LARGE_FIX}")
+
+
+#: Attempts at taking the next version when concurrent uploads of a task race for it.
+VERSION_ATTEMPTS = 5
+
+
+def lock_task(session: Session, task_id: int) -> None:
+    """Serialise writers of one task's uploads and verdicts until this unit of work ends.
+
+    Postgres locks the task's row (``SELECT … FOR UPDATE``). SQLite has no row locks: a
+    no-op write takes the database's write lock, so the reads that follow see every
+    committed change and no other writer can commit until this one does.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        tasks = Task.__table__
+        session.execute(update(tasks).where(tasks.c.id == task_id).values(id=tasks.c.id))
+    else:
+        session.execute(select(Task.id).where(Task.id == task_id).with_for_update())
+
+
+def _next_version(session: Session, task_id: int) -> int:
+    lock_task(session, task_id)
+    previous = session.scalar(select(func.max(Upload.version)).where(Upload.task_id == task_id))
+    return (previous or 0) + 1
+
+
+def _version_taken(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_uploads_task_version" in text or "uploads.task_id, uploads.version" in text
+
+
 def store_upload(session: Session, store: RawStore, task: Task, person: Person,
                  data: bytes | Path, filename: str, now: datetime) -> Upload:
     """Store the raw file, then record it as the task's next version (state "received").
 
     Refusals happen before anything is written. The caller should commit this unit of work
-    before validating, so the file and its record survive whatever validation does.
+    before validating, so the file and its record survive whatever validation does. Two
+    uploads of the task at the same moment get distinct versions: the version is taken under
+    the task's lock and unique per task, and a clash is retried with the next one.
     """
     check_can_upload(session, task, person)
+    check_upload_size(data, filename)
     stored = store.store(data, filename)   # the bytes first: the register row points at them
-    previous = session.scalar(select(func.max(Upload.version)).where(Upload.task_id == task.id))
-    upload = Upload(
-        cycle_id=task.cycle_id, task_id=task.id, person_id=person.id,
-        version=(previous or 0) + 1, original_name=stored.original_name, sha256=stored.sha256,
-        size_bytes=stored.size, stored_path=str(stored.path), uploaded_at=now, state=RECEIVED)
-    session.add(upload)
-    session.flush()
-    return upload
+    task_id, cycle_id, person_id = task.id, task.cycle_id, person.id
+    for attempt in range(1, VERSION_ATTEMPTS + 1):
+        upload = Upload(
+            cycle_id=cycle_id, task_id=task_id, person_id=person_id,
+            version=_next_version(session, task_id), original_name=stored.original_name,
+            sha256=stored.sha256, size_bytes=stored.size, stored_path=str(stored.path),
+            uploaded_at=now, state=RECEIVED)
+        session.add(upload)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            if not _version_taken(exc) or attempt == VERSION_ATTEMPTS:
+                raise
+            logger.info("version %s of task %s was taken by a concurrent upload; retrying",
+                        upload.version, task_id)
+            session.rollback()
+            continue
+        return upload
+    raise AssertionError("unreachable")
 
 
 # --- 2. validate --------------------------------------------------------------------------------
@@ -253,9 +311,37 @@ def cycle_context(session: Session, upload: Upload, kind: str) -> ValidationCont
                                      previous_row_count=_previous_row_count(session, upload, kind))
 
 
+def _current_limit() -> int:
+    from plancycle.returns import limits
+
+    try:
+        return limits.max_upload_bytes()
+    except limits.UploadLimitSettingError:
+        return limits.DEFAULT_MAX_BYTES
+
+
 def _report_path(upload: Upload) -> Path:
     raw = Path(upload.stored_path)
     return raw.with_name(f"{raw.name}.upload-{upload.id}.dq.html")
+
+
+def data_docs_path(upload: Upload) -> Path:
+    """Where the Great Expectations Data Docs page of the upload's validation run is kept."""
+    raw = Path(upload.stored_path)
+    return raw.with_name(f"{raw.name}.upload-{upload.id}.gx-data-docs.html")
+
+
+def _data_docs_page(upload: Upload, report: DQReport) -> str | None:
+    """GX's Data Docs page for the run, or None when GX did not run (unreadable file)."""
+    if report.gx_result is None:
+        return None
+    from plancycle.returns.datadocs import render
+
+    try:
+        return render(report.gx_result)
+    except Exception:   # a view of the run: a rendering problem must not cost the verdict
+        logger.exception("building the GX Data Docs of upload %s failed", upload.id)
+        return None
 
 
 def _others_failing(session: Session, task: Task, upload: Upload) -> bool:
@@ -290,16 +376,35 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
     if not kind:
         raise ValueError(f"upload {upload.id} belongs to task '{task.key}', which takes no return")
     context = context if context is not None else cycle_context(session, upload, kind)
+    # A file taken under the upload limit is judged whatever the limit is now.
     report = returns.validate_upload(Path(upload.stored_path), kind,
                                      file_name=upload.original_name, context=context,
-                                     sha256=upload.sha256, generated_at=now)
+                                     sha256=upload.sha256, generated_at=now,
+                                     max_bytes=max(upload.size_bytes, _current_limit()))
+    docs = _data_docs_page(upload, report)   # rendered before the task's lock is taken
+    # Verdicts on one task are applied one at a time, to its state as it is now: another
+    # upload of the task (or this one, by another process) may have been judged meanwhile.
+    upload_id, task_id = upload.id, task.id
+    lock_task(session, task_id)
+    session.expire_all()
+    existing = session.scalar(select(DQResult).where(DQResult.upload_id == upload_id))
+    if existing is not None:
+        if runtime is not None:
+            queue_dq_report(session, upload, existing, runtime)
+        return existing
     report_path = _report_path(upload)
     report_path.write_text(report.to_html(), encoding="utf-8")
+    if docs is not None:
+        data_docs_path(upload).write_text(docs, encoding="utf-8")
     result = DQResult(cycle_id=upload.cycle_id, upload_id=upload.id, verdict=report.verdict,
                       report=report.to_dict(), report_path=str(report_path), created_at=now)
     session.add(result)
     upload.state = ACCEPTED if report.accepted else FAILED
     live = task.state in (TaskState.OPEN, TaskState.RESUBMISSION_REQUIRED)
+    mine = [a.state for a in task.assignments if a.person_id == upload.person_id]
+    # A version judged after another version of the same person's was accepted (two uploads
+    # at the same moment) keeps its verdict but does not send the completed task back.
+    superseded = AssignmentState.OPEN not in mine and AssignmentState.COMPLETE in mine
     if report.accepted:
         for assignment in task.assignments:
             if assignment.person_id == upload.person_id \
@@ -309,7 +414,7 @@ def validate_stored(session: Session, upload: Upload, now: datetime,
         if task.state == TaskState.RESUBMISSION_REQUIRED and not _others_failing(
                 session, task, upload):
             task.state = TaskState.OPEN   # the engine completes it once every part is done
-    elif live:
+    elif live and not superseded:
         task.state = TaskState.RESUBMISSION_REQUIRED
     session.flush()
     if runtime is not None:

@@ -64,6 +64,14 @@ def _finish(rt: Runtime, outcome: UploadOutcome) -> None:
         raise typer.Exit(EXIT_FAIL)
 
 
+def _warm_up_in_background() -> None:
+    """GX takes ~1 s to import: it loads on a thread while the file is stored and parsed
+    (native code that releases the GIL), not after. Imported here so ``--help`` stays light."""
+    from plancycle.returns.gx import warm_up_in_background
+
+    warm_up_in_background()
+
+
 def _not_validated(exc: ValidationNotRun) -> None:
     console_err.print("error:", str(exc), style="bold red", highlight=False, markup=False,
                       emoji=False, soft_wrap=True)
@@ -85,6 +93,7 @@ def upload(task: Annotated[str, typer.Argument(help="Task id, e.g. staff_in_post
 
     if not file.is_file():
         raise UserError(f"no file at {file}; give the path of the CSV or Excel file to upload")
+    _warm_up_in_background()
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     cycle_id = resolve_cycle_id(rt.register, cycle)
     try:
@@ -103,6 +112,7 @@ def validate(upload_id: Annotated[int, typer.Argument(help="Upload number (see `
     from plancycle.runtime import Runtime
     from plancycle.uploads import ValidationNotRun, validate_upload_id
 
+    _warm_up_in_background()
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     try:
         outcome = validate_upload_id(rt, upload_id)
@@ -152,6 +162,9 @@ def list_uploads(cycle: CycleOpt = None,
 @app.command("report")
 def report(upload_id: Annotated[int, typer.Argument(help="Upload number (see `return list`)")],
            html: Annotated[bool, typer.Option("--html", help="Print the HTML report's path")]
+           = False,
+           data_docs: Annotated[bool, typer.Option(
+               "--data-docs", help="Print the path of the run's Great Expectations Data Docs")]
            = False) -> None:
     """Print the DQ report of an upload (plain text, as emailed to the submitter)."""
     from sqlalchemy import select
@@ -168,9 +181,17 @@ def report(upload_id: Annotated[int, typer.Argument(help="Upload number (see `re
             raise UserError(f"upload {upload_id} has not been checked yet (state "
                             f"{upload_row.state}); run `plancycle return validate {upload_id}`")
         from plancycle.returns import DQReport
+        from plancycle.uploads import data_docs_path
 
         dq = DQReport.from_dict(result.report)
         path = result.report_path
+        docs = data_docs_path(upload_row)
+    if data_docs:
+        if not docs.is_file():
+            raise UserError(f"upload {upload_id} has no Data Docs: Great Expectations did not "
+                            "run on it (the file could not be read); see its DQ report")
+        _say(str(docs))
+        return
     if html:
         _say(path or "")
         return

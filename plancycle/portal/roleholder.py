@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
@@ -32,7 +32,7 @@ from plancycle.notify.messages import MessageBuilder
 from plancycle.portal.deps import PortalDep, VisitDep
 from plancycle.portal.problems import PortalProblem
 from plancycle.portal.render import embed_report, timing
-from plancycle.portal.security import BodyTooLarge, sniff, unsafe_name
+from plancycle.portal.security import DOCUMENT_CSP, BodyTooLarge, sniff, unsafe_name
 from plancycle.portal.services import Portal, Visit
 from plancycle.register.models import (
     Assignment,
@@ -349,7 +349,11 @@ def report_view(portal: Portal, visit: Visit, upload_id: int) -> dict[str, Any]:
                                 "page from your most recent email.")
         result = session.scalar(select(DQResult).where(DQResult.upload_id == upload.id))
         report = DQReport.from_dict(result.report) if result else None
+        from plancycle.uploads import data_docs_path
+
+        docs = data_docs_path(upload)
         view.update(
+            data_docs=docs if result and docs.is_file() else None,
             upload={"id": upload.id, "version": upload.version, "state": upload.state,
                     "name": sanitise_name(upload.original_name), "at": upload.uploaded_at,
                     "sha256": upload.sha256, "size": upload.size_bytes},
@@ -366,3 +370,15 @@ def upload_report(request: Request, portal: PortalDep, visit: VisitDep,
     return portal.page(request, "upload_result.html.j2", scope=visit.scope,
                        max_mb=portal.settings.max_upload_bytes // (1024 * 1024),
                        max_bytes=portal.settings.max_upload_bytes, **view)
+
+
+@router.get("/t/{token}/uploads/{upload_id}/data-docs")
+def upload_data_docs(portal: PortalDep, visit: VisitDep, upload_id: int) -> Response:
+    """GX's Data Docs of the run behind the DQ report, to whoever may see that report."""
+    view = report_view(portal, visit, upload_id)
+    if view["data_docs"] is None:
+        raise PortalProblem(404, "No Data Docs for this upload",
+                            "Great Expectations did not run on this file (it could not be "
+                            "read, or has not been checked yet): the DQ report says why.")
+    return FileResponse(view["data_docs"], media_type="text/html", headers={
+        "Content-Security-Policy": DOCUMENT_CSP, "Cache-Control": "no-store"})

@@ -11,6 +11,8 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 
+from plancycle.returns import limits
+
 MB = 1024 * 1024
 ENTRA_DISCOVERY = "https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"
 
@@ -101,8 +103,9 @@ def _loopback(url: str) -> bool:
 
 @dataclass
 class PortalSettings:
-    #: Largest upload accepted (``PLANCYCLE_MAX_UPLOAD_MB``, default 50 MB).
-    max_upload_bytes: int = 50 * MB
+    #: Largest upload accepted: the one upload-size setting the CLI and the flows honour too
+    #: (``PLANCYCLE_MAX_UPLOAD_MB``, default 512 MB; see ``plancycle.returns.limits``).
+    max_upload_bytes: int = limits.DEFAULT_MAX_BYTES
     #: Largest ordinary form (approval, reassign…): anything bigger is not a person typing.
     max_form_bytes: int = 256 * 1024
     #: Bad links (or planner passwords) per client address per minute before answering 429.
@@ -140,7 +143,7 @@ class PortalSettings:
     @classmethod
     def from_env(cls) -> PortalSettings:
         return cls(
-            max_upload_bytes=_int_env("PLANCYCLE_MAX_UPLOAD_MB", 50) * MB,
+            max_upload_bytes=limits.max_upload_bytes(),
             bad_link_limit=_int_env("PLANCYCLE_PORTAL_BAD_LINKS_PER_MINUTE", 10),
             planner_token=os.environ.get("PLANCYCLE_PLANNER_TOKEN") or None,
             prefect_ui_url=prefect_ui_url(),

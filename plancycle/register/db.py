@@ -7,17 +7,21 @@ SQLite file by default (zero set-up); any SQLAlchemy URL via ``PLANCYCLE_DATABAS
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from plancycle.clock import Clock, SystemClock
 from plancycle.register import audit  # noqa: F401  (installs the audit listener)
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -56,10 +60,26 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+_REVISION = re.compile(r"^(down_)?revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+def migration_heads() -> set[str]:
+    """The head revision(s) of the migration scripts, read from their ``revision`` lines."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(script.read_text(encoding="utf-8")):
+            ids = set(re.findall(r"['\"]([^'\"]+)['\"]", value))
+            (parents if down else revisions).update(ids)
+    return revisions - parents
 
 
 class Register:
@@ -72,11 +92,27 @@ class Register:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
-        """Bring the schema up to the latest migration (safe to call every start)."""
+        """Bring the schema up to the latest migration (safe to call every start).
+
+        A register already at the head is recognised with one query, without loading Alembic
+        (about 0.2 s on every command).
+        """
+        if self._at_head():
+            return
+        from alembic import command
+
         config = alembic_config(self.url)
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _at_head(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                stored = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+        except DBAPIError:   # a new register: no version table yet
+            return False
+        return stored == migration_heads()
 
     @contextmanager
     def session(self, actor: str = "system", note: str | None = None) -> Iterator[Session]:

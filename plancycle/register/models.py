@@ -199,6 +199,8 @@ class Upload(Base):
     """A raw data return as received: stored (content-addressed) before any validation."""
 
     __tablename__ = "uploads"
+    #: Two uploads of one task at the same moment (portal and CLI) cannot take one version.
+    __table_args__ = (Index("uq_uploads_task_version", "task_id", "version", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)

@@ -19,8 +19,10 @@ from typing import Any
 _EXPORTS = {
     "CheckResult": "checks", "OffendingRow": "checks", "ValidationContext": "checks",
     "KINDS": "kinds", "Column": "kinds", "ReturnKind": "kinds", "get_kind": "kinds",
-    "DEFAULT_MAX_BYTES": "reader", "ReturnTable": "reader", "UploadError": "reader",
-    "read_return": "reader", "table_from_frame": "reader",
+    "DEFAULT_MAX_BYTES": "limits", "MAX_UPLOAD_SETTING": "limits",
+    "max_upload_bytes": "limits",
+    "ReturnTable": "table", "UploadError": "table",
+    "read_return": "reader", "table_from_frame": "layout",
     "DQReport": "report",
     "RawStore": "storage", "StoredFile": "storage",
     "load_typed": "validate", "validate_table": "validate", "validate_upload": "validate",

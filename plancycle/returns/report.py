@@ -51,6 +51,9 @@ class DQReport:
     generated_at: dt.datetime
     kind_title: str = ""
     notes: list[str] = field(default_factory=list)
+    #: Great Expectations' own result of the run (an ``ExpectationSuiteValidationResult``),
+    #: kept in memory for its Data Docs page; not part of the stored report.
+    gx_result: Any = field(default=None, repr=False, compare=False)
 
     @property
     def accepted(self) -> bool:

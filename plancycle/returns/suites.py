@@ -8,7 +8,7 @@ The suite runs on the *validation frame* built by ``validate.prepare``, an encod
 the upload that keeps GX fast on large extracts (GX filters the whole frame for every
 expectation, and copying wide text columns dominated its run time):
 
-* ``<col>__given`` – 1.0 where the uploader gave a value, blank where the cell was empty
+* ``<col>__given`` – ``given`` where the uploader gave a value, blank where the cell was empty
   (not-null checks);
 * ``<col>__unparsed`` – the text where it could not be read as the column's type, else blank
   (type checks);

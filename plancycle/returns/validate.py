@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,14 +35,11 @@ from plancycle.returns.checks import (
     verdict,
 )
 from plancycle.returns.kinds import Column, ReturnKind, get_kind
-from plancycle.returns.reader import (
-    DEFAULT_MAX_BYTES,
-    ReturnTable,
-    UploadError,
-    read_return,
-)
+from plancycle.returns.limits import max_upload_bytes
+from plancycle.returns.reader import read_return
 from plancycle.returns.report import DQReport
 from plancycle.returns.suites import given_column, load_suite, needs_values, unparsed_column
+from plancycle.returns.table import ReturnTable, UploadError
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +55,15 @@ _FALSE = {"false", "no", "n", "0"}
 def _by_uniques(text: pd.Series, convert: Any, *, categorical: bool = False) -> pd.Series:
     """Apply ``convert`` to the distinct values only: codes and dates repeat a lot.
 
-    With ``categorical`` the result is a pandas Categorical, which is cheap for GX to filter.
+    A Categorical column (how the reader keeps repetitive columns) already holds its distinct
+    values. With ``categorical`` the result is a pandas Categorical, which is cheap for GX to
+    filter.
     """
-    idx, uniques = pd.factorize(text, use_na_sentinel=True)
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        idx = text.cat.codes.to_numpy()
+        uniques: Any = text.cat.categories
+    else:
+        idx, uniques = pd.factorize(text, use_na_sentinel=True)
     converted = pd.Series(convert(pd.Series(np.asarray(uniques, dtype=object)))
                           ).reset_index(drop=True)
     if categorical:
@@ -81,7 +82,8 @@ def _mostly_repeated(text: pd.Series, sample: int = 10_000) -> bool:
 
 
 def _to_float(text: pd.Series) -> pd.Series:
-    if _mostly_repeated(text):  # WTE, hours: a handful of values over a million rows
+    if isinstance(text.dtype, pd.CategoricalDtype) or _mostly_repeated(text):
+        # WTE, hours: a handful of values over a million rows
         return _by_uniques(text, lambda u: pd.to_numeric(u, errors="coerce")).astype(float)
     return pd.to_numeric(text, errors="coerce").astype(float)
 
@@ -152,6 +154,8 @@ class Prepared:
     typed: pd.DataFrame
     gx_frame: pd.DataFrame
     missing_required: list[str]
+    #: GX's result of the suite on ``gx_frame``, once run (for the upload's Data Docs).
+    gx_result: Any = None
 
 
 def _unparsed(raw: pd.Series, bad: pd.Series) -> pd.Series:
@@ -160,9 +164,22 @@ def _unparsed(raw: pd.Series, bad: pd.Series) -> pd.Series:
     codes_ = np.full(len(raw), -1, dtype=np.int32)
     categories: Any = []
     if mask.any():
-        inverse, categories = pd.factorize(raw[mask])
+        inverse, uniques = pd.factorize(raw[mask])
+        # As plain values: a CategoricalIndex given as categories would stand for its
+        # *categories* (every distinct value of the column), not the values found here.
+        categories = np.asarray(uniques, dtype=object)
         codes_[mask] = inverse
     return pd.Series(pd.Categorical.from_codes(codes_, categories=categories), index=raw.index)
+
+
+_GIVEN = pd.CategoricalDtype(["given"])
+
+
+def _given(given: pd.Series) -> pd.Categorical:
+    """``given`` where the uploader gave a value, blank where not: one byte per row, which
+    keeps GX's row filters cheap (it filters the whole frame for every expectation)."""
+    codes_ = np.where(given.to_numpy(dtype=bool), 0, -1).astype(np.int8)
+    return pd.Categorical.from_codes(codes_, dtype=_GIVEN, validate=False)
 
 
 def prepare(table: ReturnTable) -> Prepared:
@@ -188,7 +205,7 @@ def prepare(table: ReturnTable) -> Prepared:
         typed[col.name] = value
         given = raw.notna()
         if col.required:
-            gx[given_column(col)] = np.where(given.to_numpy(dtype=bool), 1.0, np.nan)
+            gx[given_column(col)] = _given(given)
         if col.typed:
             gx[unparsed_column(col)] = _unparsed(raw, given & value.isna()).array
         if needs_values(kind, col):
@@ -206,49 +223,12 @@ def prepare(table: ReturnTable) -> Prepared:
 
 # --- running the GX suite --------------------------------------------------------------------
 
-class _GreatExpectations:
-    """One ephemeral GX context per process, built on first use."""
-
-    _lock = threading.Lock()
-    _instance: _GreatExpectations | None = None
-
-    def __init__(self) -> None:
-        os.environ["GX_ANALYTICS_ENABLED"] = "false"
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-        from great_expectations.execution_engine import pandas_execution_engine
-
-        # GX fingerprints every batch with an md5 of the whole frame (about 1 s per 1.5M rows,
-        # twice per validation). We identify uploads by the raw file's sha256 instead.
-        pandas_execution_engine.HASH_THRESHOLD = 0
-        self.gx = gx
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        source = self.context.data_sources.add_pandas("plancycle_returns")
-        asset = source.add_dataframe_asset("upload")
-        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole_upload")
-
-    @classmethod
-    def get(cls) -> _GreatExpectations:
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
-
-    def validate(self, frame: pd.DataFrame, suite: dict[str, Any]) -> list[Any]:
-        with self._lock:
-            batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            result = batch.validate(
-                self.gx.ExpectationSuite(**suite),
-                result_format={"result_format": "SUMMARY",
-                               "partial_unexpected_count": MAX_SAMPLES},
-            )
-        return list(result.results)
-
-
 def warm_up() -> None:
-    """Import GX and build the context now (e.g. at worker start) rather than on first upload."""
-    _GreatExpectations.get()
+    """Import GX and build its context now (e.g. at worker start) rather than on the first
+    upload; see ``plancycle.returns.gx``."""
+    from plancycle.returns import gx
+
+    gx.warm_up()
 
 
 def _runtime_suite(kind: ReturnKind, missing: list[str]) -> dict[str, Any]:
@@ -276,7 +256,10 @@ def _describe(table: ReturnTable, column: str) -> str:
 def _gx_checks(table: ReturnTable, prepared: Prepared) -> list[CheckResult]:
     kind = table.kind
     suite = _runtime_suite(kind, prepared.missing_required)
-    results = _GreatExpectations.get().validate(prepared.gx_frame, suite)
+    from plancycle.returns.gx import GreatExpectations
+
+    prepared.gx_result = GreatExpectations.get().validate(prepared.gx_frame, suite)
+    results = prepared.gx_result.results
     by_check: dict[str, Any] = {}
     missing_columns: list[str] = []
     required_meta: dict[str, Any] | None = None
@@ -403,14 +386,15 @@ def validate_table(
         kind=table.kind.key, kind_title=table.kind.title, file_name=table.file_name,
         sha256=sha256, verdict=verdict(checks), checks=checks, row_count=table.row_count,
         generated_at=generated_at or dt.datetime.now(dt.UTC), notes=notes,
+        gx_result=prepared.gx_result,
     )
 
 
-def _sha256_of(source: bytes | str | Path, max_bytes: int) -> str:
+def _sha256_of(source: bytes | str | Path, max_bytes: int | None) -> str:
     if isinstance(source, bytes):
         return hashlib.sha256(source).hexdigest()
     path = Path(source)
-    if path.stat().st_size > max_bytes:
+    if path.stat().st_size > (max_upload_bytes() if max_bytes is None else max_bytes):
         return ""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -426,7 +410,7 @@ def validate_upload(
     file_name: str | None = None,
     context: ValidationContext | None = None,
     sha256: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
     generated_at: dt.datetime | None = None,
 ) -> DQReport:
     """Read and validate one uploaded file; an unreadable file gives a failed report, not a raise.
@@ -466,7 +450,8 @@ def load_typed(source: bytes | str | Path, kind: ReturnKind | str, *,
     """Typed values of an accepted return, e.g. staff in post as context for vacancies."""
     table = read_return(source, kind, file_name=file_name)
     typed = prepare(table).typed
-    for name in typed.columns:
-        if isinstance(typed[name].dtype, pd.CategoricalDtype):
-            typed[name] = typed[name].astype(object)
+    for col in table.kind.columns:
+        if col.name in typed and isinstance(typed[col.name].dtype, pd.CategoricalDtype):
+            # Codes as Python strings (as analysis has always had them), free text as ``str``.
+            typed[col.name] = typed[col.name].astype(object if col.dtype == "code" else "str")
     return typed

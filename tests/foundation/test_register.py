@@ -75,6 +75,24 @@ def test_migrating_twice_is_harmless(db_url: str) -> None:
         register.dispose()
 
 
+def test_migrate_skips_alembic_only_for_a_register_at_the_head(db_url: str) -> None:
+    """``migrate`` recognises a register at the head it reads from the migration scripts."""
+    from plancycle.register.db import migration_heads
+
+    script = ScriptDirectory.from_config(alembic_config(db_url))
+    assert migration_heads() == set(script.get_heads())
+    register = Register(db_url, SimulatedClock(WINTER))
+    try:
+        assert not register._at_head()          # a new register: no version table yet
+        register.migrate()
+        assert register._at_head()
+        with register.engine.begin() as conn:   # as if it were one migration behind
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+        assert not register._at_head()
+    finally:
+        register.dispose()
+
+
 def test_models_and_migrations_agree(db_url: str) -> None:
     """What `alembic check` does: autogenerate against a migrated database finds nothing."""
     register = migrated(db_url)

@@ -67,7 +67,8 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(20_000)
+    # Generous: validation runs Great Expectations behind the upload, and CI machines are shared.
+    context.set_default_timeout(60_000)
     yield context.new_page()
     context.close()
 

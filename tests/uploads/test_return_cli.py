@@ -122,3 +122,39 @@ def test_a_stored_upload_that_could_not_be_validated_exits_3_and_validates_later
     code, out = cli("return", "validate", "2")
     assert code == 0, out
     assert "Verdict: PASS" in out and "Task 'vacancies_return' is now complete." in out
+
+
+def test_a_file_over_the_upload_limit_is_refused_with_exit_2_and_nothing_stored(
+        cli, opened, trust_files, home, monkeypatch):
+    """Over PLANCYCLE_MAX_UPLOAD_MB the upload is a user mistake, never a failed DQ check."""
+    sip = trust_files["staff_in_post"]
+    limit_mb = 1
+    big = home / "staff_in_post_big.csv"
+    big.write_bytes(sip.read_bytes() * (limit_mb * 1024 * 1024 // sip.stat().st_size + 1))
+    monkeypatch.setenv("PLANCYCLE_MAX_UPLOAD_MB", str(limit_mb))
+    code, out = cli("return", "upload", "staff_in_post_return", big, "--person",
+                    "lucy.fernandes")
+    assert code == 2, out
+    size_mb = big.stat().st_size / 1024 / 1024
+    assert (f"error: staff_in_post_big.csv: The file is {size_mb:.1f} MB, over the 1 MB upload "
+            "limit (setting PLANCYCLE_MAX_UPLOAD_MB). Nothing was stored.") in out
+    assert "ask the administrator to raise PLANCYCLE_MAX_UPLOAD_MB" in out
+    with opened.register.session() as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 0
+    assert not (home / "uploads").exists() or not any((home / "uploads").rglob("*[0-9a-f]"))
+
+
+def test_a_stored_file_is_judged_on_its_data_whatever_the_limit_is_now(
+        opened, trust_files, monkeypatch):
+    """A file taken under the limit is validated, not judged too large, even when the limit
+    is lowered before it is checked (the validate-return flow may run later, elsewhere)."""
+    from plancycle.returns import limits
+    from plancycle.uploads import receive_upload, validate_upload_id
+
+    upload_id = receive_upload(opened, CYCLE, "staff_in_post_return", "lucy.fernandes",
+                               trust_files["staff_in_post"], "staff_in_post.csv")
+    size = trust_files["staff_in_post"].stat().st_size
+    monkeypatch.setattr(limits, "max_upload_bytes", lambda environ=None: size - 1)
+    outcome = validate_upload_id(opened, upload_id)
+    assert "file.too_large" not in {c.id for c in outcome.report.checks}
+    assert outcome.accepted, outcome.report.to_text()

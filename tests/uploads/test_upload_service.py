@@ -124,8 +124,8 @@ def test_a_reupload_is_the_next_version_and_both_files_are_kept(opened, clock, t
         assert all(Path(r.stored_path).read_bytes() for r in rows)
         assert accepted_returns(session, CYCLE)["staff_in_post"].version == 2
         assert find_task(session, CYCLE, "staff_in_post_return").state == TaskState.COMPLETE
-    # two raw files and their two HTML reports
-    assert len(_stored_files(home)) == 4
+    # two raw files, their two HTML reports and the two runs' GX Data Docs
+    assert len(_stored_files(home)) == 6
 
 
 # --- nothing is lost --------------------------------------------------------------------------
