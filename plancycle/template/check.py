@@ -200,7 +200,7 @@ def _structure(sheets: dict[str, pd.DataFrame]) -> list[Issue]:
 
 def _gx_issues(forecast: pd.DataFrame) -> list[Issue]:
     """Run the committed suite on the WTE forecast sheet (indexed by sheet row)."""
-    from plancycle.returns.validate import _GreatExpectations
+    from plancycle.returns.gx import GreatExpectations
 
     frame = forecast.copy()
     frame.index = range(2, len(frame) + 2)
@@ -210,7 +210,7 @@ def _gx_issues(forecast: pd.DataFrame) -> list[Issue]:
     frame["staff_group"] = frame["staff_group"].astype(str)
     frame["staff_type"] = frame["staff_type"].astype(str)
     out = []
-    for res in _GreatExpectations.get().validate(frame, load_suite()):
+    for res in GreatExpectations.get().validate(frame, load_suite()).results:
         if res.success:
             continue
         cfg = res.expectation_config
