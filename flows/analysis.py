@@ -41,7 +41,7 @@ def build_workforce_plan(cycle_id: str, signatures: Sequence[Signature] | None =
     except AnalysisRefused as refused:
         publish_refusal_artifact(cycle_id, refused)
         raise
-    rendered = render_plan_documents(cycle_id, analysis, list(signatures or ()))
+    rendered = render_plan_documents(cycle_id, analysis, list(signatures or ()), gathered)
     build = register_plan(cycle_id, rendered, analysis, gathered)
     publish_plan_artifact(build)
     return {

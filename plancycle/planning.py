@@ -19,6 +19,8 @@ composes them.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -35,6 +37,7 @@ from plancycle.analysis import AnalysisRefused, WorkforceAnalysis, analyse
 from plancycle.analysis._frames import ANALYSED_KINDS
 from plancycle.clock import LONDON
 from plancycle.config import parse_config
+from plancycle.config.model import CycleConfig
 from plancycle.register.db import home
 from plancycle.register.models import (
     Assignment,
@@ -47,7 +50,8 @@ from plancycle.register.models import (
     Task,
     Upload,
 )
-from plancycle.signoff import SignoffError, current_document, register_document
+from plancycle.signoff import TEMPLATE_KIND, SignoffError, current_document, register_document
+from plancycle.template.model import TemplateAssumptions
 
 if TYPE_CHECKING:
     from plancycle.context import CycleContext
@@ -300,6 +304,55 @@ def plan_context(session: Session, cycle_id: str,
     )
 
 
+# --- the workforce plan template -----------------------------------------------------------
+
+TEMPLATE = TEMPLATE_KIND  # the template is registered as a document of this kind
+
+
+def template_assumptions(config: CycleConfig) -> TemplateAssumptions:
+    """The planner's choices in the cycle YAML (``template:``) as the builder takes them."""
+    t = config.template
+    return TemplateAssumptions(
+        scenario=t.scenario, activity_growth_pct=t.activity_growth_pct,
+        productivity_pct=t.productivity_pct, agency_cap_pct=t.agency_cap_pct,
+        agency_reduction_pct=t.agency_reduction_pct,
+        recruitment_pipeline=dict(t.recruitment_pipeline),
+        international_recruits=dict(t.international_recruits), tolerance_pct=t.tolerance_pct)
+
+
+def attach_template(session: Session, cycle_id: str, context: PlanContext,
+                    analysis: WorkforceAnalysis, gathered: GatheredReturns) -> PlanContext:
+    """The plan context with the cycle's workforce plan template (Annex D shows it, and the
+    plan's hash therefore covers the template's)."""
+    from plancycle.template import from_analysis
+    from plancycle.template.workbook import xlsx_bytes
+
+    cycle = session.get(Cycle, cycle_id)
+    config = parse_config(cycle.config_text, file=cycle.config_path)
+    staff = gathered.returns.get("staff_in_post")
+    if staff is None or staff.empty:
+        return context
+    template = from_analysis(
+        analysis, staff, org_name=cycle.org_name, assumptions=template_assumptions(config),
+        cover=[("built_from_uploads", ", ".join(
+            f"{kind} {'+'.join(str(u) for u in ids)}" for kind, ids in
+            sorted(gathered.uploads.items())))])
+    sha = hashlib.sha256(xlsx_bytes(template)).hexdigest()
+    return dataclasses.replace(context, template=template, template_sha256=sha)
+
+
+def store_template(context: PlanContext, directory: Path) -> RenderedDocument:
+    """``workforce_template-<sha>.xlsx`` and its CSV folder, written once."""
+    from plancycle.template.workbook import csv_files, xlsx_bytes
+
+    xlsx = directory / f"{TEMPLATE}-{context.template_sha256}.xlsx"
+    _write_once(xlsx, xlsx_bytes(context.template))
+    folder = xlsx.with_suffix("")
+    for name, data in csv_files(context.template).items():
+        _write_once(folder / name, data)
+    return RenderedDocument(TEMPLATE, context.template_sha256, xlsx, xlsx)
+
+
 # --- rendering and writing the files -------------------------------------------------------
 
 
@@ -367,6 +420,8 @@ def render_documents(analysis: WorkforceAnalysis, context: PlanContext, cycle_id
     if summary and not signed:
         brief = render_exec_summary(analysis, context, pdf=False)
         out.append(_store(SUMMARY, brief.html, brief.sha256, directory))
+    if context.template is not None and context.template_sha256:
+        out.append(store_template(context, directory))
     return out
 
 
@@ -393,6 +448,11 @@ class PlanBuild:
     measures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     uploads: dict[str, list[int]] = field(default_factory=dict)
+    template_version: int | None = None
+    template_sha256: str | None = None
+    template_path: Path | None = None
+    template_new_version: bool = False
+    template_previous_path: Path | None = None
 
 
 def register_documents(session: Session, cycle_id: str, rendered: Sequence[RenderedDocument],
@@ -408,8 +468,11 @@ def register_documents(session: Session, cycle_id: str, rendered: Sequence[Rende
     if cycle is None:
         raise PlanningError(f"no cycle '{cycle_id}' in the register")
     rows: dict[str, tuple[Document, bool]] = {}
+    previous_template = None
     for doc in rendered:
         latest = current_document(session, cycle_id, doc.kind)
+        if doc.kind == TEMPLATE and latest is not None and latest.sha256 != doc.sha256:
+            previous_template = Path(latest.path)
         if latest is not None and latest.sha256 == doc.sha256:
             rows[doc.kind] = (latest, False)
             continue
@@ -427,6 +490,8 @@ def register_documents(session: Session, cycle_id: str, rendered: Sequence[Rende
     plan_row, created = rows[main.kind]
     brief = next((d for d in rendered if d.kind == SUMMARY), None)
     brief_row = rows[SUMMARY][0] if brief else None
+    sheet = next((d for d in rendered if d.kind == TEMPLATE), None)
+    sheet_row, sheet_new = rows[TEMPLATE] if sheet else (None, False)
     return PlanBuild(
         cycle_id=cycle_id, kind=main.kind, document_id=plan_row.id, version=plan_row.version,
         sha256=plan_row.sha256, html_path=main.html_path, pdf_path=main.pdf_path,
@@ -436,7 +501,11 @@ def register_documents(session: Session, cycle_id: str, rendered: Sequence[Rende
         summary_sha256=brief_row.sha256 if brief_row else None,
         summary_html_path=brief.html_path if brief else None,
         summary_pdf_path=brief.pdf_path if brief else None,
-        measures=dict(measures or {}), notes=list(notes), uploads=dict(uploads or {}))
+        measures=dict(measures or {}), notes=list(notes), uploads=dict(uploads or {}),
+        template_version=sheet_row.version if sheet_row else None,
+        template_sha256=sheet_row.sha256 if sheet_row else None,
+        template_path=sheet.html_path if sheet else None, template_new_version=sheet_new,
+        template_previous_path=previous_template)
 
 
 def key_measures(analysis: WorkforceAnalysis) -> dict[str, str]:
@@ -474,6 +543,8 @@ def build_plan(runtime: CycleContext, cycle_id: str,
         gathered = gather_returns(session, cycle_id)
         context = plan_context(session, cycle_id, signatures)
     analysis = analyse_returns(gathered, financial_year)
+    with runtime.register.session(actor=actor) as session:
+        context = attach_template(session, cycle_id, context, analysis, gathered)
     rendered = render_documents(analysis, context, cycle_id)
     with runtime.register.session(actor=actor) as session:
         return register_documents(session, cycle_id, rendered, runtime.clock.now(),

@@ -19,6 +19,7 @@ from plancycle.planning import (
     PlanBuild,
     RenderedDocument,
     analyse_returns,
+    attach_template,
     gather_returns,
     key_measures,
     plan_context,
@@ -56,10 +57,14 @@ def analyse_cycle_returns(cycle_id: str, gathered: GatheredReturns) -> Workforce
 
 @task(name="render", task_run_name="render plan of {cycle_id}", cache_policy=NO_CACHE)
 def render_plan_documents(cycle_id: str, analysis: WorkforceAnalysis,
-                          signatures: list[Signature]) -> list[RenderedDocument]:
-    """HTML and PDF of the plan and executive summary, written content-addressed."""
+                          signatures: list[Signature], gathered: GatheredReturns | None = None
+                          ) -> list[RenderedDocument]:
+    """HTML and PDF of the plan and executive summary (and the workforce plan template),
+    written content-addressed."""
     with runtime.current().register.session() as session:
         context = plan_context(session, cycle_id, signatures)
+        if gathered is not None:
+            context = attach_template(session, cycle_id, context, analysis, gathered)
     return render_documents(analysis, context, cycle_id)
 
 

@@ -100,7 +100,7 @@ def package_submission(cycle_id: str, plan_pdf: str | None = None,
     rt = runtime.current()
     with rt.register.session(actor="submission") as session:
         gate = submission.ready_gate(session, cycle_id, gate_key)
-        found = submission._existing(submission.submissions_dir() / cycle_id,
+        found = submission.existing_package(submission.submissions_dir() / cycle_id,
                                      submission.basis(session, cycle_id, gate))
     if found is None:
         pdf = Path(plan_pdf) if plan_pdf else submission.signed_plan_pdf(rt, cycle_id)

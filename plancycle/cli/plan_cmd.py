@@ -49,6 +49,15 @@ def build(cycle: CycleOpt = None, as_of: AsOfOpt = None) -> None:
                       f"{result.summary_pdf_path}", highlight=False, soft_wrap=True)
     for name, value in result.measures.items():
         console.print(f"  {name}: {value}", highlight=False)
+    if result.template_path is not None:
+        from plancycle.template.compare import describe_change
+
+        state = "new version" if result.template_new_version else "unchanged"
+        console.print(f"  Workforce plan template v{result.template_version} ({state}, sha256 "
+                      f"{result.template_sha256}): {result.template_path}", highlight=False,
+                      soft_wrap=True)
+        for line in describe_change(result.template_path, result.template_previous_path):
+            console.print(f"    {line}", highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False, soft_wrap=True)
 
@@ -111,3 +120,35 @@ def demo_data(
     for kind, path in written.items():
         console.print(f"  {kind:<20} {len(returns[kind]):>8,} rows  {path}", highlight=False,
                       soft_wrap=True)
+
+
+@app.command("check-template")
+def check_template_cmd(
+    file: Annotated[Path, typer.Argument(help="A workforce plan template (xlsx)")],
+    agency_cap: Annotated[str | None, typer.Option(
+        "--agency-cap", help="Agency cap in % of pay budget (default: the template's own)")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the DQ report (HTML) here")] = None,
+) -> None:
+    """Check a workforce plan template as the ICS does; exit 1 if it would be sent back."""
+    from decimal import Decimal, InvalidOperation
+
+    from plancycle.template.check import check_template
+
+    if not file.is_file():
+        raise UserError(f"{file}: no such file; give the template's xlsx")
+    try:
+        cap = Decimal(agency_cap) if agency_cap is not None else None
+    except InvalidOperation:
+        raise UserError(f"--agency-cap {agency_cap!r}: give a percentage, e.g. 3.7") from None
+    result = check_template(file, agency_cap_pct=cap)
+    console.print(f"{file.name}: {result.report.verdict_text}", highlight=False)
+    for found in result.report.problems():
+        console.print(f"  [{found.status}] {found.description}: {found.message}",
+                      highlight=False, markup=False, soft_wrap=True)
+        console.print(f"    fix: {found.fix}", highlight=False, markup=False, soft_wrap=True)
+    if report is not None:
+        report.write_text(result.report.to_html(), encoding="utf-8")
+        console.print(f"  DQ report: {report}", highlight=False, soft_wrap=True)
+    if not result.accepted:
+        raise typer.Exit(1)

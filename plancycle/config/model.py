@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -251,6 +252,27 @@ class Ics(Strict):
     organisations: list[IcsMember] = Field(min_length=1)
 
 
+class TemplateSettings(Strict):
+    """The workforce plan template's scenario and assumptions (percentages are 0–100)."""
+
+    scenario: Literal["baseline", "growth", "productivity"] = Field(
+        default="growth", description="The demand scenario the WTE trajectory plans to")
+    activity_growth_pct: Decimal | None = Field(
+        default=None, description="Activity growth for the year; default: the activity plan's")
+    productivity_pct: Annotated[Decimal, Field(ge=0, le=50)] = Field(
+        default=Decimal(0), description="CIP / productivity: % of substantive WTE released")
+    agency_cap_pct: Annotated[Decimal, Field(ge=0, le=100)] = Field(
+        default=Decimal("3.7"), description="Agency spend may not exceed this % of pay budget")
+    agency_reduction_pct: Annotated[Decimal, Field(ge=0, le=100)] = Field(
+        default=Decimal(0), description="Agency WTE reduction by March (straight line)")
+    recruitment_pipeline: dict[str, Decimal] = Field(
+        default_factory=dict, description="Starters in the year (WTE) per staff group")
+    international_recruits: dict[str, Decimal] = Field(
+        default_factory=dict, description="International recruits in the year (WTE) per group")
+    tolerance_pct: Annotated[Decimal, Field(ge=0, le=100)] = Field(
+        default=Decimal(5), description="Triangulation tolerance (points / % of budget)")
+
+
 class CycleConfig(Strict):
     """One planning cycle: who, what, when and how hard to chase."""
 
@@ -265,6 +287,7 @@ class CycleConfig(Strict):
     baseline: Baseline | None = None
     ics: Ics | None = Field(
         default=None, description="System cycles only: the ICS and its member organisations")
+    template: TemplateSettings = TemplateSettings()
     #: Problems that do not stop the file loading (see ``checks.config_warnings``), set by
     #: the loader with their lines.
     _warnings: list = PrivateAttr(default_factory=list)

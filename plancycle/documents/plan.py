@@ -11,11 +11,13 @@ reproducible when ``SOURCE_DATE_EPOCH`` is set (font subsetting otherwise stamps
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pandas as pd
@@ -26,6 +28,7 @@ from plancycle.analysis.plan import WorkforceAnalysis
 from plancycle.analysis.rag import LABELS, MEANING, RagRating
 from plancycle.documents import tables as t
 from plancycle.documents.charts import LazyCharts
+from plancycle.documents.template_view import template_view
 from plancycle.returns import codes
 
 #: Default location of the plan templates (repository ``templates/plan``).
@@ -94,6 +97,13 @@ class PlanContext:
     signatures: Sequence[Signature] = ()
     signatories: Sequence[str] = DEFAULT_SIGNATORIES
     extra: dict[str, str] = field(default_factory=dict)
+    #: How the text names the organisation planned for ("the trust"; "the system" for an ICS).
+    organisation_noun: str = "the trust"
+    #: The workforce plan template submitted with the plan (Annex D shows it) and its hash.
+    template: Any = None
+    template_sha256: str | None = None
+    #: System plans only: a page per organisation and the system template (``SystemView``).
+    system: Any = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,19 @@ def _render(template: str, analysis: WorkforceAnalysis, context: PlanContext, ma
 # --- the view model -------------------------------------------------------------------------
 
 
+def _system_wording(actions: list[Any], noun: str) -> list[Any]:
+    """Actions as a system plan words them: the ICS's workforce lead, not "(Trust)"."""
+    if noun == "the trust":
+        return actions
+    def reword(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        return (text.replace("Workforce Planner (Trust)", "ICS Workforce Lead")
+                .replace("Trust academy", "organisations' academies"))
+    return [dataclasses.replace(x, **{k: reword(v) for k, v in vars(x).items()
+                                      if isinstance(v, str)}) for x in actions]
+
+
 def build_view(analysis: WorkforceAnalysis, context: PlanContext) -> dict:
     """Everything the templates print, already formatted."""
     a = analysis
@@ -176,7 +199,8 @@ def build_view(analysis: WorkforceAnalysis, context: PlanContext) -> dict:
     final_cost = a.affordability.projection[a.affordability.projection["year"] == last_year] \
         .set_index("scenario")
     skill = a.current.skill_mix.set_index("skill_mix")["wte_pct"]
-    actions = list(a.actions) + list(context.lead_actions)
+    actions = _system_wording(list(a.actions) + list(context.lead_actions),
+                              context.organisation_noun)
     figures = {
         "headcount": t.count(a.current.headcount),
         "wte": t.wte(a.current.wte),
@@ -262,6 +286,9 @@ def build_view(analysis: WorkforceAnalysis, context: PlanContext) -> dict:
         "annexes": ANNEX_HEADINGS,
         "notes": list(a.notes),
         "issued_on": _when(context.issued_on),
+        "noun": context.organisation_noun,
+        "template": template_view(context.template, context.template_sha256),
+        "system": context.system,
     }
 
 

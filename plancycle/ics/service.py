@@ -404,9 +404,12 @@ def build_system_plan(runtime: CycleContext, rollup: SystemRollup,
     with runtime.register.session(actor=actor) as session:
         base = plan_context(session, ics_id, signatures)
     context = system_context(base, config, rollup.members, rollup.flags, signatures)
+    with runtime.register.session(actor=actor) as session:
+        context, extra = system_template_context(session, runtime, rollup, context)
     rendered = render_documents(rollup.analysis, context, ics_id)
     page = tables_html(context.organisation_name, config.cycle.financial_year, rollup.tables,
-                       rollup.flags, rollup.gap, rollup.plans, rollup.gap_by_staff_group)
+                       rollup.flags, rollup.gap, rollup.plans, rollup.gap_by_staff_group,
+                       extra)
     sha = hashlib.sha256(page.encode()).hexdigest()
     directory = documents_dir(ics_id)
     html_path = directory / f"{SYSTEM_TABLES}-{sha}.html"
@@ -414,7 +417,7 @@ def build_system_plan(runtime: CycleContext, rollup: SystemRollup,
         directory.mkdir(parents=True, exist_ok=True)
         html_path.write_text(page, encoding="utf-8")
     csv = write_tables(directory / f"{SYSTEM_TABLES}-{sha}", rollup.tables, rollup.flags,
-                       rollup.gap, rollup.plans, rollup.gap_by_staff_group)
+                       rollup.gap, rollup.plans, rollup.gap_by_staff_group, extra)
     with runtime.register.session(actor=actor) as session:
         plan = register_documents(session, ics_id, rendered, runtime.clock.now(),
                                   measures=key_measures(rollup.analysis))
@@ -422,6 +425,63 @@ def build_system_plan(runtime: CycleContext, rollup: SystemRollup,
                                        runtime.clock.now())
         tables_id = tables_doc.id
     return SystemPlanBuild(plan, tables_id, sha, html_path, csv)
+
+
+def system_template_context(session: Session, runtime: CycleContext, rollup: SystemRollup,
+                            context: Any) -> tuple[Any, dict[str, pd.DataFrame]]:
+    """Check the organisations' templates, roll the accepted ones up into the system
+    template, and give the system plan its organisation pages and system tables.
+
+    A template that fails the ICS's checks is left out and its DQ report (naming sheet, row
+    and fix) is written for the organisation under ``documents/<ics cycle>/template-dq/``."""
+    import dataclasses
+
+    from plancycle.documents.template_view import SystemView, system_view
+    from plancycle.ics.published import PublishedDataError, published_view
+    from plancycle.ics.templates import receive_templates, roll_up_templates
+    from plancycle.planning import documents_dir
+    from plancycle.template.workbook import xlsx_bytes
+
+    config = rollup.config
+    settings = config.template
+    received = receive_templates(session, rollup.plans, agency_cap_pct=settings.agency_cap_pct,
+                                 tolerance_pct=settings.tolerance_pct, now=runtime.clock.now())
+    notes = []
+    folder = documents_dir(rollup.ics_cycle_id) / "template-dq"
+    for code, checked in sorted(received.checks.items()):
+        if checked.accepted:  # type: ignore[attr-defined]
+            continue
+        report = checked.report  # type: ignore[attr-defined]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{code}-{report.sha256[:12]}.html"
+        path.write_text(report.to_html(), encoding="utf-8")
+        notes.append(f"{code}'s workforce plan template was sent back ({report.verdict_text}); "
+                     f"its DQ report names each sheet, row and fix: {path.name}")
+    if received.missing:
+        notes.append("No workforce plan template yet from " + ", ".join(received.missing) + ".")
+    extra: dict[str, pd.DataFrame] = {}
+    if not received.templates:
+        return dataclasses.replace(context, system=SystemView(notes=notes)), extra
+    ics = config.ics
+    try:
+        baseline = published_view(ics.code) if ics else None
+    except PublishedDataError as exc:
+        baseline = None
+        notes.append(f"Outliers not checked against the published baseline: {exc}")
+    system = roll_up_templates(received.templates, ics_code=ics.code if ics else "",
+                               ics_name=context.organisation_name,
+                               financial_year=config.cycle.financial_year, baseline=baseline,
+                               tolerance_pct=settings.tolerance_pct)
+    view = system_view(received.templates, system)
+    view.notes = [*view.notes, *notes]
+    extra = {"system_template_organisations": system.organisations,
+             "system_template_outliers": system.outliers,
+             "system_wte_trajectory": system.template.forecast,
+             "system_bridge": system.template.bridge,
+             "system_kpis": system.template.kpis}
+    sha = hashlib.sha256(xlsx_bytes(system.template)).hexdigest()
+    return dataclasses.replace(context, system=view, template=system.template,
+                               template_sha256=sha), extra
 
 
 def submit_system_plan(runtime: CycleContext, rollup: SystemRollup) -> SubmissionResult:

@@ -104,10 +104,15 @@ def system_context(base: PlanContext, config: CycleConfig,
             "from last year); see the system tables.")
     return dataclasses.replace(
         base, title=TITLE, organisation_name=name, ics_name=None,
+        organisation_noun="the system", prepared_by=_system_preparer(base.prepared_by),
         local_context="\n\n".join(paragraphs),
         version=("Approved by the ICS People Board (signed)" if signatures
                  else "Draft for ICS People Board approval"),
         signatures=tuple(signatures or ()))
+
+
+def _system_preparer(prepared_by: str) -> str:
+    return prepared_by.replace("Workforce Planner (Trust)", "ICS Workforce Lead")
 
 
 # --- the system tables as a document --------------------------------------------------------
@@ -136,7 +141,8 @@ def _table(title: str, frame: pd.DataFrame) -> str:
 
 def tables_html(name: str, financial_year: str, tables: SystemTables, flags: Sequence[Flag],
                 gap: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
-                gap_groups: pd.DataFrame | None = None) -> str:
+                gap_groups: pd.DataFrame | None = None,
+                extra: dict[str, pd.DataFrame] | None = None) -> str:
     """A self-contained HTML page of the system tables (deterministic for the same inputs)."""
     parts = [f"<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'><title>System "
              f"tables {financial_year} – {html.escape(name)}</title><style>body{{font-family:"
@@ -160,13 +166,23 @@ def tables_html(name: str, financial_year: str, tables: SystemTables, flags: Seq
     if plans is not None:
         parts.append(_table("Organisations' plans and submissions", plans))
     parts.append(_table("Consistency flags", flags_frame(flags)))
+    for title, frame in (extra or {}).items():
+        parts.append(_table(title.replace("_", " ").capitalize(), _plain(frame)))
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decimals as their exact text (CSV and HTML show 438004.36505, never float noise)."""
+    from decimal import Decimal
+
+    return frame.map(lambda v: format(v, "f") if isinstance(v, Decimal) else v)
+
+
 def write_tables(directory: Path, tables: SystemTables, flags: Sequence[Flag],
                  gap: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
-                 gap_groups: pd.DataFrame | None = None) -> dict[str, Path]:
+                 gap_groups: pd.DataFrame | None = None,
+                 extra: dict[str, pd.DataFrame] | None = None) -> dict[str, Path]:
     """Every table as CSV in ``directory`` (the folder is named by the tables' hash)."""
     directory.mkdir(parents=True, exist_ok=True)
     frames = dict(tables.frames())
@@ -177,6 +193,7 @@ def write_tables(directory: Path, tables: SystemTables, flags: Sequence[Flag],
         frames["gap_by_staff_group"] = gap_groups
     if plans is not None:
         frames["organisation_plans"] = plans
+    frames.update({name: _plain(frame) for name, frame in (extra or {}).items()})
     written = {}
     for name, frame in frames.items():
         path = directory / f"{name}.csv"

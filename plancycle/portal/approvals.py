@@ -44,6 +44,7 @@ from plancycle.register.models import (
     Upload,
 )
 from plancycle.signoff import (
+    TEMPLATE_KIND,
     Condition,
     SignoffError,
     Verdict,
@@ -167,7 +168,11 @@ def gate_view(portal: Portal, visit: Visit, session: Session) -> dict[str, Any]:
         .order_by(Decision.id.desc())).first()
     approvers = [{"role": roles.get(r, r), "approved": r in status.approved_roles}
                  for r in gate.get("approvers", [task.role_key])]
+    template = (current_document(session, task.cycle_id, TEMPLATE_KIND)
+                if gate.get("document", "plan") == "plan" else None)
+    template_ok = template is not None and file_sha256(Path(template.path)) == template.sha256
     view.update(
+        workforce_template=template, workforce_template_ok=template_ok,
         document=document, document_ok=document is not None and on_disk == document.sha256,
         document_missing=document is not None and on_disk is None,
         document_type="PDF" if document and document.path.lower().endswith(".pdf")
@@ -255,6 +260,26 @@ def document(request: Request, portal: PortalDep, visit: VisitDep) -> Response:
     return FileResponse(path, media_type=media, headers={
         "Content-Security-Policy": DOCUMENT_CSP,
         "Content-Disposition": f'inline; filename="{doc.kind}-v{doc.version}{path.suffix}"'})
+
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/t/{token}/template")
+def template_file(request: Request, portal: PortalDep, visit: VisitDep) -> Response:
+    """The workforce plan template approved with the plan (xlsx), verified by its hash."""
+    try:
+        approver_identity(request, portal, visit)
+    except SignInFirst:
+        return RedirectResponse(sign_in_url(f"{visit.base}/approve"), status_code=303)
+    view = read_gate(portal, visit)
+    doc = view["workforce_template"]
+    if doc is None or not view["workforce_template_ok"]:
+        raise PortalProblem(404, "No workforce plan template",
+                            "There is no verified workforce plan template for this plan yet; "
+                            "the workforce planner builds it with the plan.")
+    return FileResponse(Path(doc.path), media_type=XLSX_MEDIA, headers={
+        "Content-Disposition": f'attachment; filename="workforce-template-v{doc.version}.xlsx"'})
 
 
 def record(portal: Portal, visit: Visit, form: DecisionForm,

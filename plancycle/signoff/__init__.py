@@ -31,6 +31,7 @@ from plancycle.signoff.decisions import (
     reopen_range,
 )
 from plancycle.signoff.documents import (
+    TEMPLATE_KIND,
     current_document,
     document_kind,
     gate_settings,
@@ -73,6 +74,7 @@ __all__ = [
     "REOPEN_WORKING_DAYS",
     "SHA256",
     "SignoffError",
+    "TEMPLATE_KIND",
     "Verdict",
     "approval_requests",
     "approver_roles",

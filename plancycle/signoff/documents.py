@@ -24,6 +24,10 @@ from plancycle.signoff.terms import PASSED_BY_QUORUM, REOPEN_WORKING_DAYS, Signo
 
 # --- documents --------------------------------------------------------------------------------
 
+#: The workforce plan template is a document of its own kind, approved with the plan (the
+#: plan's Annex D states its hash; the plan's approval request names it).
+TEMPLATE_KIND = "workforce_template"
+
 def gate_settings(task: Task) -> dict[str, Any]:
     return (task.settings or {}).get("gate") or {}
 

@@ -21,7 +21,7 @@ from plancycle.register.models import (
     Upload,
 )
 from plancycle.signoff.decisions import approvers_waiting, reopen_note, reopen_range
-from plancycle.signoff.documents import current_document, gate_settings
+from plancycle.signoff.documents import TEMPLATE_KIND, current_document, gate_settings
 from plancycle.signoff.quorum import approver_roles, gate_status
 from plancycle.signoff.terms import DQSummary, Verdict
 
@@ -68,6 +68,9 @@ def approval_requests(session: Session, task: Task, builder: MessageBuilder,
         return []  # nothing to approve yet: the request goes out with the first version
     roles = {r: builder.role_names.get(r, r) for r in approver_roles(task)}
     quorum = gate_settings(task).get("quorum", "all")
+    # The plan's gate approves the workforce plan template with it (Annex D states its hash).
+    template = (current_document(session, task.cycle_id, TEMPLATE_KIND)
+                if status.document_kind == "plan" else None)
     intents = []
     for assignment in approvers_waiting(session, task):
         person = builder.people[assignment.person_id]
@@ -78,6 +81,8 @@ def approval_requests(session: Session, task: Task, builder: MessageBuilder,
             "document_sha256": status.document_sha256,
             "document_label": (f"{status.document_kind} v{status.document_version}"
                                if document else f"{status.document_kind} (not yet issued)"),
+            "template_sha256": template.sha256 if template is not None else None,
+            "template_version": template.version if template is not None else None,
             "approver_roles": list(roles.values()),
             "approved_roles": [roles[r] for r in status.approved_roles],
             "quorum": {"all": "every role", "any": "any one role"}.get(

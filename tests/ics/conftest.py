@@ -17,7 +17,14 @@ from sqlalchemy import select
 from plancycle.analysis.published import load_core5
 from plancycle.config import load_config
 from plancycle.documents import render_plan
-from plancycle.planning import analyse_returns, documents_dir, gather_returns, plan_context
+from plancycle.planning import (
+    analyse_returns,
+    attach_template,
+    documents_dir,
+    gather_returns,
+    plan_context,
+    store_template,
+)
 from plancycle.register.cycles import start_cycle
 from plancycle.register.models import Cycle, Task
 from plancycle.returns import codes
@@ -142,13 +149,19 @@ def register_plan(runtime: Runtime, cycle_id: str) -> str:
         gathered = gather_returns(session, cycle_id)
         context = plan_context(session, cycle_id)
         year = cycle.financial_year
-    document = render_plan(analyse_returns(gathered, year), context, pdf=False)
+    analysis = analyse_returns(gathered, year)
+    with runtime.register.session(actor="planner") as session:
+        context = attach_template(session, cycle_id, context, analysis, gathered)
+    document = render_plan(analysis, context, pdf=False)
     path = documents_dir(cycle_id) / f"plan-{document.sha256}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document.html, encoding="utf-8")
+    template = store_template(context, documents_dir(cycle_id))
     with runtime.register.session(actor="planner") as session:
         register_document(session, cycle_id, "plan", document.sha256, str(path),
                           runtime.clock.now())
+        register_document(session, cycle_id, template.kind, template.sha256,
+                          str(template.html_path), runtime.clock.now())
     return document.sha256
 
 

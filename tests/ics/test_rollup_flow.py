@@ -14,6 +14,7 @@ was submitted to the region once.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from tests.ics.conftest import (
     task_state,
     upload_returns,
 )
+from tests.planning.test_plan_build import pdf_text
 
 LATE, REJECTED = "ZAM", "ZMH"
 ORG_CYCLES = [m.cycle_id for m in MEMBERS]
@@ -225,6 +227,22 @@ def test_system_tables_flags_and_the_system_plan_through_the_people_board(system
         assert heading in tables, heading
     assert "RL1 staff in post (excluding doctors)" in tables
     assert "R1D returned" not in tables          # R1D agrees with what is published
+    # The ICS's own plan: system wording, a page per organisation, system tables, trajectory.
+    text = " ".join(pdf_text(Path(plan.path).with_suffix(".pdf")).split())
+    assert "the trust" not in text.lower(), "system plan says 'the trust'"
+    assert "Annex H – The system" in text and "H.1 The system by organisation" in text
+    assert "H.2 System WTE trajectory" in text and "H.3 System bridge" in text
+    for code in ("R1D", "RL1", "ZMH", "ZAM", "ZPC"):
+        assert f"({code})" in text
+    assert "System wte trajectory" in tables and "System bridge" in tables
+    # The region package carries the system tables as CSV and the system template.
+    home = Path(plan.path).parents[2]
+    package = sorted((home / "submissions" / ICS_CYCLE).glob("*/manifest.json"))
+    manifest = json.loads(package[-1].read_text())
+    for name in ("organisations", "organisation_staff_group", "system_wte_trajectory",
+                 "system_bridge", "system_kpis"):
+        assert f"system_tables/{name}.csv" in manifest["system_tables"], name
+    assert manifest["template"]["path"].endswith(".xlsx")
 
 
 def test_rerunning_the_roll_up_sends_and_submits_nothing_new(system_year):

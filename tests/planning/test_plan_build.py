@@ -66,8 +66,13 @@ def test_first_build_registers_plan_and_summary_as_version_1(story, trust_return
     first = story.first
     assert (first.kind, first.version, first.new_version) == ("plan", 1, True)
     rows = documents(story)
-    assert [(d.kind, d.version) for d in rows] == [("plan", 1), ("exec_summary", 1)]
-    plan, summary = rows
+    assert [(d.kind, d.version) for d in rows] == [("plan", 1), ("exec_summary", 1),
+                                                   ("workforce_template", 1)]
+    plan, summary, template = rows
+    # The workforce plan template: its xlsx hash is registered and stated in Annex D.
+    assert template.sha256 == first.template_sha256
+    assert hashlib.sha256(Path(template.path).read_bytes()).hexdigest() == template.sha256
+    assert template.sha256 in Path(plan.path).read_text(encoding="utf-8")
     assert plan.id == first.document_id and plan.sha256 == first.sha256
     assert summary.sha256 == first.summary_sha256 and first.summary_version == 1
     # Content-addressed under <home>/documents/<cycle>/: the registered hash is the HTML's.
@@ -105,7 +110,9 @@ def test_building_again_with_the_same_returns_registers_nothing_new(story):
     assert (again.version, again.new_version, again.sha256) == (1, False, story.first.sha256)
     assert again.pdf_path == story.first.pdf_path
     assert again.summary_sha256 == story.first.summary_sha256
-    assert [(d.kind, d.version) for d in documents(story)] == [("plan", 1), ("exec_summary", 1)]
+    assert again.template_sha256 == story.first.template_sha256  # the xlsx is byte-stable
+    assert [(d.kind, d.version) for d in documents(story)] == [
+        ("plan", 1), ("exec_summary", 1), ("workforce_template", 1)]
 
 
 def test_plan_build_on_the_command_line_converges_too(story):
@@ -119,11 +126,14 @@ def test_plan_build_on_the_command_line_converges_too(story):
     assert built.returncode == 0, built.stderr
     assert f"plan unchanged — still version 1 (sha256 {story.first.sha256})" in built.stdout
     assert "Executive summary v1:" in built.stdout and "Vacancy rate:" in built.stdout
+    assert (f"Workforce plan template v1 (unchanged, sha256 {story.first.template_sha256})"
+            in built.stdout)
+    assert "at opening →" in built.stdout and "in March" in built.stdout
     assert shown.returncode == 0 and f"plan: version 1, sha256 {story.first.sha256}" in \
         shown.stdout
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     assert "no cycle 'rxx-2025-26'" in unknown.stderr
-    assert len(documents(story)) == 2
+    assert len(documents(story)) == 3
 
 
 def approve(trust: Trust, gate_key: str, person_key: str, sha: str) -> None:
@@ -156,7 +166,14 @@ def test_a_corrected_return_makes_version_2_and_voids_approval_of_version_1(stor
     assert second.sha256 != story.first.sha256 and second.summary_version == 2
     assert second.uploads["sickness_absence"] == [10]
     assert [(d.kind, d.version) for d in documents(story)] == [
-        ("plan", 1), ("exec_summary", 1), ("plan", 2), ("exec_summary", 2)]
+        ("plan", 1), ("exec_summary", 1), ("workforce_template", 1), ("plan", 2),
+        ("exec_summary", 2), ("workforce_template", 2)]
+    # The new sickness return changes the template's KPIs; `plan build` says what changed.
+    from plancycle.template.compare import describe_change
+
+    lines = describe_change(second.template_path, second.template_previous_path)
+    assert second.template_version == 2 and len(lines) == 2
+    assert lines[1].startswith("March WTE against the previous version:")
     assert story.first.pdf_path.exists()  # version 1 is kept, not overwritten
     with trust.runtime.register.session() as session:
         decision = session.scalars(select(Decision)).one()

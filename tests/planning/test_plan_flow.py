@@ -48,7 +48,7 @@ def test_the_flow_registers_version_1_once(runs):
     assert (second["version"], second["new_version"]) == (1, False)
     assert second["sha256"] == first["sha256"]
     assert [(kind, version) for kind, version, _ in runs["documents"]] == [
-        ("plan", 1), ("exec_summary", 1)]
+        ("plan", 1), ("exec_summary", 1), ("workforce_template", 1)]
     assert runs["documents"][0][2] == first["sha256"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 from sqlalchemy import select
 
 from plancycle.assignments import complete_assignment, find_person, find_task
@@ -15,6 +16,7 @@ from plancycle.register.models import (
     Decision,
     LinkGeneration,
     Notification,
+    Task,
 )
 
 from .helpers import (
@@ -305,3 +307,33 @@ def test_completing_outside_the_portal_shows_on_the_task_page(client, runtime, c
                             find_person(session, CYCLE, "helen.shaw"), clock.now())
     page = client.get(helen).text
     assert "Your part of this task was completed on" in page
+
+
+def test_the_approval_page_offers_the_workforce_plan_template_approved_with_the_plan(
+        client, runtime, clock, gate):
+    import hashlib
+    from pathlib import Path
+
+    from plancycle.analysis import analyse
+    from plancycle.signoff import TEMPLATE_KIND, register_document
+    from plancycle.synthetic import RETURN_KINDS
+    from plancycle.template import from_analysis
+    from plancycle.template.workbook import xlsx_bytes
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "analysis"
+    returns = {k: pd.read_csv(fixtures / f"{k}.csv") for k in RETURN_KINDS}
+    data = xlsx_bytes(from_analysis(analyse(returns, dict.fromkeys(RETURN_KINDS, True)),
+                                    returns["staff_in_post"]))
+    sha = hashlib.sha256(data).hexdigest()
+    path = data_home() / "documents" / f"workforce_template-{sha}.xlsx"
+    path.write_bytes(data)
+    with runtime.register.session() as session:
+        cycle_id = session.scalars(select(Task.cycle_id)).first()
+        register_document(session, cycle_id, TEMPLATE_KIND, sha, str(path), clock.now())
+    page = client.get(f"{gate['helen']}/approve")
+    assert "Workforce plan template" in page.text and sha in page.text
+    download = client.get(f"{gate['helen']}/template")
+    assert download.status_code == 200 and download.content == data
+    assert "spreadsheetml" in download.headers["content-type"]
+    path.write_bytes(data + b"x")  # altered on disk: not offered
+    assert client.get(f"{gate['helen']}/template").status_code == 404

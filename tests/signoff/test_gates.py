@@ -285,3 +285,19 @@ def test_conditions_become_tasks_that_open_and_are_chased(start, recording, cloc
     with rt.register.session() as session:
         stage = session.scalars(select(Task).where(Task.key == GATE)).one().stage
         assert stage.state == "complete"
+
+
+def test_the_plans_approval_request_carries_the_workforce_plan_template_hash(start, recording):
+    from plancycle.signoff import TEMPLATE_KIND, register_document
+
+    rt = start()
+    walk_to(rt)
+    template_sha = "ab" * 32
+    with rt.register.session(actor="planner") as session:
+        register_document(session, CYCLE, TEMPLATE_KIND, template_sha, "template.xlsx",
+                          rt.clock.now())
+    register_plan(rt, "<h1>Plan v1</h1>")
+    assert _request_messages(rt) == 3
+    request = _emails(recording, "Your decision is needed")[0]
+    assert f"workforce plan template v1, SHA-256 {template_sha}" in request.body
+    assert template_sha in request.html
