@@ -56,6 +56,7 @@ from plancycle.register.models import (
     TaskState,
     Upload,
 )
+from plancycle.returns.hostile import neutralise_rows
 from plancycle.signoff import (
     Verdict,
     current_document,
@@ -218,8 +219,8 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer.writeheader()  # our own field names: never formula-like
+        writer.writerows(neutralise_rows(rows))
     return out.getvalue().encode("utf-8")
 
 

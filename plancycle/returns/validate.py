@@ -34,8 +34,8 @@ from plancycle.returns.checks import (
     status_for,
     verdict,
 )
-from plancycle.returns.kinds import Column, ReturnKind, get_kind
 from plancycle.returns.hostile import formula_check
+from plancycle.returns.kinds import Column, ReturnKind, get_kind
 from plancycle.returns.limits import max_upload_bytes
 from plancycle.returns.reader import read_return
 from plancycle.returns.report import DQReport
