@@ -1,20 +1,42 @@
 """Hostile and malformed files (#19.3): each gets a named failure or warning, never a traceback.
 
-The corpus (27 kinds of damage × every return kind) is made once per session by
+The corpus (28 kinds of damage x every return kind) is made once per session by
 ``tests/fixtures/hostile/generate.py`` into a tmp dir; the large files are never in git.
+Files of a kind the sample cycle requests go through the real upload path
+(:func:`plancycle.uploads.submit_return`: stored, recorded, validated, messages sent); the
+other kinds through :func:`validate_upload`. Wall time and peak RSS of each file are
+recorded (printed with ``-s``; ``bench/hostile.py`` reports them), never asserted.
 """
 
 from __future__ import annotations
 
 import logging
+import resource
+import time
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import select, text
 
+from plancycle.register.models import Upload
 from plancycle.returns.hostile import looks_like_formula, neutralise, neutralise_frame
 from plancycle.returns.validate import validate_upload
+from plancycle.uploads import UploadRefused, submit_return
+from tests.engine.conftest import CYCLE
 from tests.fixtures.hostile.generate import corpus, kind_headers
+
+#: Data request of the sample cycle → (holder, return kind) (as in tests/uploads).
+TASKS = {
+    "staff_in_post_return": ("lucy.fernandes", "staff_in_post"),
+    "vacancies_return": ("lucy.fernandes", "vacancies"),
+    "leavers_return": ("lucy.fernandes", "leavers"),
+    "sickness_return": ("lucy.fernandes", "sickness_absence"),
+    "pay_budget_return": ("rachel.moore", "pay_budget"),
+    "bank_agency_return": ("rachel.moore", "bank_agency"),
+    "activity_plan_return": ("sanjay.patel", "activity_plan"),
+}
 
 
 @pytest.fixture(scope="session")
@@ -22,20 +44,62 @@ def hostile_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, 
     return corpus(tmp_path_factory.mktemp("hostile"), kind_headers())
 
 
-def test_every_hostile_file_gets_a_named_failure_or_warning(hostile_corpus, caplog, capsys):
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_every_hostile_file_gets_a_named_failure_or_warning(hostile_corpus, runtime, clock,
+                                                            caplog, capsys):
     assert len(hostile_corpus) >= 100
+    assert {k for k, _ in hostile_corpus} == set(kind_headers())
+    clock.set(date(2026, 4, 16))  # the data requests are open
+    runtime.advance(CYCLE)
+    runtime.deliver(CYCLE)
+    task_of = {kind: (task, person) for task, (person, kind) in TASKS.items()}
     caplog.set_level(logging.DEBUG)
+    measured: list[tuple[float, float, str]] = []
+    stored = 0
     for kind, path in hostile_corpus:
-        report = validate_upload(path, kind)
+        label = f"{kind}/{path.name}"
+        started = time.perf_counter()
+        if kind in task_of:
+            task, person = task_of[kind]
+            try:
+                report = submit_return(runtime, CYCLE, task, person, path.read_bytes(),
+                                       path.name).report
+                stored += 1
+            except UploadRefused as refused:  # nothing stored; the message says what to do
+                assert path.name in str(refused) or "empty" in str(refused).lower(), label
+                measured.append((time.perf_counter() - started, _rss_mb(), label))
+                continue
+        else:
+            report = validate_upload(path, kind)
+        measured.append((time.perf_counter() - started, _rss_mb(), label))
         flagged = [c for c in report.checks if c.status != "pass"]
-        assert report.verdict in {"fail", "warn"}, (kind, path.name)
-        assert flagged and all(c.id and c.message and c.fix for c in flagged), (kind, path.name)
+        assert report.verdict in {"fail", "warn"}, label
+        assert report.file_name == path.name, label
+        assert flagged and all(c.id and c.message and c.fix for c in flagged), label
         if path.name == "formulas.csv":
-            assert "file.formula_text" in {c.id for c in flagged}, kind
+            assert "file.formula_text" in {c.id for c in flagged}, label
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.exc_info]
+    # The register is intact and every stored upload was judged (none left "received").
+    with runtime.register.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    with runtime.register.session() as session:
+        uploads = session.scalars(select(Upload)).all()
+    assert len(uploads) == stored
+    assert {u.state for u in uploads} <= {"failed", "accepted"}
+    by_task: dict[int, list[int]] = {}
+    for u in uploads:
+        by_task.setdefault(u.task_id, []).append(u.version)
+    assert all(sorted(v) == list(range(1, len(v) + 1)) for v in by_task.values())
+    worst = max(measured)
+    with capsys.disabled():
+        print(f"\nhostile corpus: {len(measured)} files, worst {worst[0]:.2f} s ({worst[2]}), "
+              f"peak RSS {max(m[1] for m in measured):.0f} MB")
 
 
 def test_the_zip_bomb_and_long_line_are_named(hostile_corpus):
