@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from plancycle.cli.common import UserError, console, open_register, parse_day, resolve_cycle_id
+from plancycle.returns.hostile import neutralise_rows
 
 CycleOpt = Annotated[str | None, typer.Option("--cycle", help="Cycle id (default: the only one)")]
 COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "note")
@@ -46,7 +47,7 @@ def audit(
             with csv_file.open("w", newline="", encoding="utf-8") as out:
                 writer = csv.DictWriter(out, fieldnames=COLUMNS)
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows(neutralise_rows(rows))  # audit text is user text
         except OSError as exc:
             raise UserError(f"cannot write {csv_file}: {exc.strerror or exc}") from None
         console.print(f"Wrote {len(rows)} audit rows of {cycle_id} to {csv_file}",

@@ -33,6 +33,7 @@ from plancycle.config.model import CycleConfig
 from plancycle.documents import PlanContext, Signature
 from plancycle.ics.flags import Flag, flags_frame
 from plancycle.ics.rollup import HEADCOUNT_NOTE, TURNOVER_NOTE, OrganisationReturns, SystemTables
+from plancycle.returns.hostile import neutralise_frame
 
 SYSTEM_TABLES = "system_tables"  # document kind of the tables in the register
 TITLE = "System Workforce Plan"
@@ -197,6 +198,6 @@ def write_tables(directory: Path, tables: SystemTables, flags: Sequence[Flag],
     written = {}
     for name, frame in frames.items():
         path = directory / f"{name}.csv"
-        frame.to_csv(path, index=False, lineterminator="\n")
+        neutralise_frame(frame).to_csv(path, index=False, lineterminator="\n")
         written[name] = path
     return written

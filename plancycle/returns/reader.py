@@ -86,5 +86,12 @@ def read_return(
     if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
         notes.append(f"{name} is named like an Excel file but holds plain text; it was "
                      "read as CSV.")
+    if size > len(head) and head.count(b"\n") + head.count(b"\r") < 2:
+        raise UploadError(name, f"The first lines of the file are over {len(head) // 1024} KB "
+                          "long, which no return needs (a missing line break, an unclosed "
+                          "quote or a pasted blob).",
+                          "Open the file in Excel, check the first rows and that each record is "
+                          "on its own line, save it again as 'CSV UTF-8' and re-upload.",
+                          code="file.long_line")
     grid = read_csv(upload, notes)
     return table_from_grid(grid, kind, name, findings=findings, notes=notes, delimited=True)

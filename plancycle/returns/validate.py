@@ -34,6 +34,7 @@ from plancycle.returns.checks import (
     status_for,
     verdict,
 )
+from plancycle.returns.hostile import formula_check
 from plancycle.returns.kinds import Column, ReturnKind, get_kind
 from plancycle.returns.limits import max_upload_bytes
 from plancycle.returns.reader import read_return
@@ -377,6 +378,9 @@ def validate_table(
     prepared = prepare(table)
     checks = [*table.findings, *_gx_checks(table, prepared),
               *_python_checks(table, prepared, context)]
+    formulas = formula_check(table.frame, table.headers)
+    if formulas is not None:
+        checks.append(formulas)
     notes = list(table.notes)
     if context.staff_in_post is None and table.kind.key == "vacancies":
         notes.append("Staff groups were not compared with staff in post (not received yet).")
@@ -425,7 +429,8 @@ def validate_upload(
     except UploadError as err:
         return _unreadable(kind, name, digest, err, generated_at)
     except Exception as exc:  # a parser bug on an odd file must not reach the uploader
-        logger.exception("reading %s as %s failed", name, kind.key)
+        # One line, no traceback: the log must not carry parser internals or file content.
+        logger.error("reading %s as %s failed: %s", name, kind.key, type(exc).__name__)
         err = UploadError(name, f"The file could not be read ({type(exc).__name__}).",
                           "Save it again from Excel as .xlsx or 'CSV UTF-8' and re-upload; if "
                           "that fails, send it to the workforce planner.", code="file.unreadable")

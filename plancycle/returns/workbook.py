@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from plancycle.returns import cells
 from plancycle.returns.checks import CheckResult, OffendingRow
+from plancycle.returns.hostile import check_archive
 from plancycle.returns.kinds import ReturnKind, normalise_header
 from plancycle.returns.layout import HEADER_SEARCH_ROWS
 from plancycle.returns.table import UploadError, column_letter
@@ -74,10 +75,11 @@ def read_xlsx(data: bytes, name: str, kind: ReturnKind, findings: list[CheckResu
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = set(archive.namelist())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError):
         raise UploadError(name, "The file looks like an Excel workbook but is damaged or "
                           "incomplete.", "Open it in Excel, save it again as .xlsx and "
                           "re-upload.", code="file.format") from None
+    check_archive(archive, name)
     if "xl/workbook.xml" not in members:
         raise UploadError(name, "The file is a zip archive but not an Excel workbook "
                           "(it may be a Word document or a zip of files).",

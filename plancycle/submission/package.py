@@ -31,6 +31,7 @@ from plancycle.register.models import (
     Task,
     Upload,
 )
+from plancycle.returns.hostile import neutralise_rows
 from plancycle.signoff import (
     TEMPLATE_KIND,
     current_document,
@@ -110,8 +111,8 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> bytes:
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer.writeheader()  # our own field names: never formula-like
+        writer.writerows(neutralise_rows(rows))
     return out.getvalue().encode("utf-8")
 
 
