@@ -16,7 +16,6 @@ from typing import Annotated
 import typer
 
 from plancycle.cli.common import UserError, console, open_register, parse_day, resolve_cycle_id
-from plancycle.returns.hostile import neutralise_rows
 
 CycleOpt = Annotated[str | None, typer.Option("--cycle", help="Cycle id (default: the only one)")]
 COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "note")
@@ -32,6 +31,7 @@ def audit(
     """The cycle's full decision and state-change trail (oldest first)."""
     from rich.table import Table
 
+    from plancycle.returns.hostile import neutralise_rows
     from plancycle.signoff import audit_trail
 
     register = open_register()
