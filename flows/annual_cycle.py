@@ -5,6 +5,12 @@ queueing "new task" messages), marks stage transitions as named task runs, deliv
 messages and publishes the status artifact. A pass is idempotent, so the flow can run on a
 schedule, be re-triggered by an upload or decision, or — with ``until_complete`` — keep
 walking, waiting between passes on the runtime's clock (real sleep, or a simulated day).
+
+A year is hundreds of passes and most change nothing, so only what happened becomes a task
+run: the reconcile itself runs in the flow (what it opened or completed is logged and
+marked as ``stage`` task runs), delivery is a task run only when something is due, and the
+status artifact is published when something changed. A quiet pass costs two indexed
+queries, not four task runs' worth of events on the Prefect server.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from plancycle import runtime
+from plancycle.passes import has_due, reconcile_summary
 from plancycle.register.cycles import open_cycles
 from plancycle.register.models import Stage
-from tasks.cycle import publish_status, reconcile_cycle, stage_transition
+from tasks.cycle import publish_status, stage_transition
 from tasks.notify import deliver_notifications
 from tasks.runs import current_deployment, start_runs
 
@@ -50,14 +57,19 @@ def annual_cycle(cycle_id: str | None = None, until_complete: bool = False,
     passes = 0
     totals = {"passes": 0, "opened_tasks": 0, "completed_tasks": 0, "sent": 0, "failed": 0}
     while True:
-        progress = reconcile_cycle(cycle_id)
+        progress = reconcile_summary(rt.advance(cycle_id))
         for key in progress["opened_stages"]:
             stage_transition(cycle_id, key, names.get(key, key), "opened")
         for key in progress["completed_stages"]:
             stage_transition(cycle_id, key, names.get(key, key), "completed")
-        delivery = deliver_notifications(cycle_id)
         changed = any(progress[k] for k in ("opened_stages", "opened_tasks", "completed_tasks",
                                             "completed_stages"))
+        if changed:
+            logger.info("%s on %s: opened %d tasks, completed %d", cycle_id,
+                        rt.clock.today().isoformat(), len(progress["opened_tasks"]),
+                        len(progress["completed_tasks"]))
+        delivery = (deliver_notifications(cycle_id) if has_due(rt, cycle_id)
+                    else {"sent": 0, "failed": 0, "cancelled": 0})
         if changed or passes == 0:
             publish_status(cycle_id)
         passes += 1

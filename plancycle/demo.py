@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -51,34 +50,6 @@ TRUST_SIZE = 1500
 
 
 # --- local services ---------------------------------------------------------------------------
-
-def start_prefect_server(home: Path) -> tuple[subprocess.Popen[bytes] | None, str | None]:
-    """A local Prefect server (API + UI) for the demo's flow runs; None if it cannot start."""
-    import httpx
-
-    from plancycle.mailsink import free_port
-
-    port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": "",
-           "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port)}
-    log = open(home.parent / "prefect-server.log", "wb")  # noqa: SIM115 - lives with the process
-    process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return None, None
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.terminate()
-    return None, None
-
 
 class IcsEndpoint:
     """A loopback stand-in for the ICS's submission endpoint: stores what it receives."""
@@ -175,7 +146,7 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
     os.environ.setdefault("PLANCYCLE_PLANNER_TOKEN", secrets.token_urlsafe(12))
     started = time.perf_counter()
 
-    prefect_server, prefect_url = None, None
+    prefect_server, prefect_url, caching = None, None, None
     if start_server:
         from plancycle.cli import flowrun
 
@@ -186,18 +157,11 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
             console.print(f"Using the Prefect server at PREFECT_API_URL={configured}",
                           highlight=False)
         else:
-            with console.status("Starting a local Prefect server (API and UI)…"):
-                prefect_home = out / "prefect"
-                prefect_home.mkdir()
-                prefect_server, prefect_url = start_prefect_server(prefect_home)
-            if not prefect_url:
-                # Never fall back to a temporary in-process server: it can time out too.
-                console.print(
-                    f"[red]The local Prefect server did not start[/] (see "
-                    f"{out / 'prefect-server.log'}). Start one with `prefect server start` "
-                    "and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run the "
-                    "demo again: it uses that server.", highlight=False)
-                return 2
+            from plancycle import prefect_local
+
+            prefect_server, prefect_url = prefect_local.launch(
+                out / "prefect", out / "prefect-server.log")
+            caching = prefect_local.prepare_cache()
     if prefect_url:
         os.environ["PREFECT_API_URL"] = f"{prefect_url}/api"
         os.environ["PREFECT_UI_URL"] = prefect_url
@@ -223,6 +187,26 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
                   f" {len(config.tasks())} tasks, {len(config.people)} people", highlight=False)
     with console.status(f"Generating a synthetic trust of {trust_size:,} staff…"):
         trust = TrustReturns(out, list(config.role("service_lead").holders), trust_size)
+    from flows.analysis import build_workforce_plan
+    from flows.annual_cycle import annual_cycle
+    from flows.submission import submit_cycle
+    from plancycle.returns import warm_up
+
+    with console.status("Loading Great Expectations…"):
+        warm_up()
+    if prefect_server is not None and prefect_url:
+        with console.status("Waiting for the local Prefect server (API and UI)…"):
+            from plancycle import prefect_local
+
+            if not prefect_local.wait_until_healthy(prefect_server, prefect_url):
+                # Never fall back to a temporary in-process server: it can time out too.
+                console.print(
+                    f"[red]The local Prefect server did not start[/] (see "
+                    f"{out / 'prefect-server.log'}). Start one with `prefect server start` "
+                    "and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run the "
+                    "demo again: it uses that server.", highlight=False)
+                ics.stop()
+                return 2
     sink = MailSink(out / "mail").start()
     clock = SimulatedClock(START)
     rt = Runtime.build(clock=clock, channels=AppriseChannels(sink.apprise_url, None))
@@ -230,10 +214,6 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
         start_cycle(session, config, SAMPLE)
     cycle_id = config.cycle.id
     portal = start_portal(rt, portal_port)
-
-    from flows.analysis import build_workforce_plan
-    from flows.annual_cycle import annual_cycle
-    from flows.submission import submit_cycle
 
     def draft_the_plan(runtime: Runtime, task_key: str, person_key: str) -> None:
         """The planner builds the plan from the accepted returns, then marks the task done."""
@@ -249,10 +229,6 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
                     actions={"draft_plan_document": draft_the_plan, "submit_to_ics": submit})
     rehearsal = Rehearsal(rt, cycle_id, script, end=END)
     year = (END - START).days
-    from plancycle.returns import warm_up
-
-    with console.status("Loading Great Expectations…"):
-        warm_up()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.fields[day]}"), TimeElapsedColumn(), console=console) as bar:
         progress = bar.add_task("Rehearsing the planning year", total=year, day="")
@@ -282,6 +258,8 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
     if prefect_server is not None:
         prefect_server.terminate()
         prefect_server.wait(timeout=30)
+    if caching is not None:
+        caching.join(timeout=120)
     return 0 if result.get("complete") else 1
 
 

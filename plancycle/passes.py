@@ -54,6 +54,12 @@ def deliver(rt: CycleContext, cycle_id: str | None = None,
     return delivery_summary(report)
 
 
+def has_due(rt: CycleContext, cycle_id: str | None = None) -> bool:
+    """Whether a delivery pass would find anything to send (one indexed lookup)."""
+    with rt.register.session() as session:
+        return rt.notifier.has_due(session, cycle_id)
+
+
 def chased_cycles(rt: CycleContext, cycle_id: str | None = None) -> list[str]:
     """The cycle named, or every cycle still running (the ones the chaser flow chases)."""
     if cycle_id:

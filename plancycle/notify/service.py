@@ -276,6 +276,11 @@ class Notifier:
                 after_id = batch[-1].id
         return report
 
+    def has_due(self, session: Session, cycle_id: str | None = None) -> bool:
+        """Whether anything is pending or due for a retry: lets a pass with nothing to send
+        skip the delivery step (and its task run) altogether."""
+        return self._first_due(session, cycle_id) is not None
+
     def _due(self, cycle_id: str | None, walk: bool = False) -> list[Any]:
         """Conditions of a message that is due. ``walk``: for a claim that walks the ids —
         the status is wrapped (``status || ''``) so the database follows the primary key
