@@ -23,7 +23,7 @@ import dataclasses
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -193,8 +193,13 @@ def _parts(session: Session, uploads: list[Upload]) -> tuple[list[_Part], list[s
     return [_Part(session.get(Person, k) if k else None, by_holder[k]) for k in keys], silent
 
 
-def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
-    """Load each kind's latest accepted upload(s) from the raw store; explain the rest."""
+def gather_returns(session: Session, cycle_id: str,
+                   columns: Mapping[str, Sequence[str]] | None = None) -> GatheredReturns:
+    """Load each kind's latest accepted upload(s) from the raw store; explain the rest.
+
+    ``columns``: read only these columns of each kind (every row; a kind not named keeps
+    none) — for a reader such as the ICS roll-up that needs a few columns of many returns.
+    """
     from plancycle.returns import UploadError
     from plancycle.typed_returns import read_accepted
 
@@ -219,7 +224,8 @@ def gather_returns(session: Session, cycle_id: str) -> GatheredReturns:
                 continue
             upload = good[-1]
             try:
-                frames.append(read_accepted(upload, kind))
+                frames.append(read_accepted(
+                    upload, kind, None if columns is None else columns.get(kind, ())))
             except (OSError, UploadError) as exc:
                 problems.append(f"{whose}the accepted upload ({_label(upload)}) could not be "
                                 f"read back from the store ({exc}); upload it again")

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,41 +42,55 @@ def copy_path(upload: Upload) -> Path:
     return raw.with_name(f"{raw.name}.typed.parquet")
 
 
-def read_accepted(upload: Upload, kind: str) -> pd.DataFrame:
+def read_accepted(upload: Upload, kind: str, columns: Sequence[str] | None = None
+                  ) -> pd.DataFrame:
     """The typed values of an accepted upload: from its Parquet copy, else from the raw file.
+
+    ``columns``: only these (those the return has; the rows are all there even when it has
+    none of them) — a reader that needs a few columns of many returns (the ICS roll-up)
+    reads only those from the copy.
 
     Raises what :func:`plancycle.returns.load_typed` raises when the raw file itself cannot
     be read (``OSError``, ``UploadError``).
     """
     path = copy_path(upload)
-    frame = _read_copy(path, upload.sha256, kind)
+    frame = _read_copy(path, upload.sha256, kind, columns)
     if frame is not None:
         return frame
     from plancycle.returns import load_typed
 
     frame = load_typed(Path(upload.stored_path), kind, file_name=upload.original_name)
     _write_copy(path, frame, upload.sha256, kind)
-    return frame
+    return frame if columns is None else frame[[c for c in columns if c in frame.columns]]
 
 
 def _stamp(sha256: str, kind: str) -> bytes:
     return f"{FORMAT}:{kind}:{sha256}".encode()
 
 
-def _read_copy(path: Path, sha256: str, kind: str) -> pd.DataFrame | None:
+def _read_copy(path: Path, sha256: str, kind: str, columns: Sequence[str] | None = None
+               ) -> pd.DataFrame | None:
     if not path.exists():
         return None
     try:
         import pyarrow.parquet as pq
 
-        table = pq.ParquetFile(path).read()
-        if (table.schema.metadata or {}).get(_KEY) != _stamp(sha256, kind):
+        copy = pq.ParquetFile(path)
+        metadata = copy.schema_arrow.metadata or {}
+        if metadata.get(_KEY) != _stamp(sha256, kind):
             return None
+        if columns is None:
+            table = copy.read()
+        else:
+            present = set(copy.schema_arrow.names)
+            table = copy.read(columns=[c for c in columns if c in present],
+                              use_pandas_metadata=True)
         frame = table.to_pandas()
         # Arrow has no "Python object" type: columns that were object (categories, text
         # with gaps) come back as strings; give them back the dtype readers were given.
-        for name in json.loads(table.schema.metadata.get(_OBJECT_COLUMNS, b"[]")):
-            frame[name] = frame[name].astype(object)
+        for name in json.loads(metadata.get(_OBJECT_COLUMNS, b"[]")):
+            if name in frame.columns:
+                frame[name] = frame[name].astype(object)
         return frame
     except Exception as exc:  # noqa: BLE001 - a damaged copy is rebuilt from the raw file
         logger.warning("typed copy %s unreadable (%s); reading the raw file", path, exc)

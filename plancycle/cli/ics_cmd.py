@@ -156,7 +156,8 @@ def rollup(ics_cycle: IcsCycleArg, org_cycle: OrgCycleOpt = None, as_of: AsOfOpt
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     try:
         cycles = _org_cycles(rt, ics_cycle, org_cycle)
-        result = service.roll_up_cycles(rt, ics_cycle, cycles, published=data)
+        result = service.roll_up_cycles(rt, ics_cycle, cycles, published=data,
+                                        tables_only=not documents)
     except service.IcsError as exc:
         raise UserError(str(exc)) from None
     s = result.tables.system

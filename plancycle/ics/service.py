@@ -41,6 +41,7 @@ from plancycle.ics.flags import (
     published_fte_flags,
     published_sickness_flags,
 )
+from plancycle.ics.rollup import COLUMNS as ROLLED_COLUMNS
 from plancycle.ics.rollup import Organisation, OrganisationReturns, SystemTables, roll_up
 from plancycle.register.models import (
     AssignmentState,
@@ -50,6 +51,7 @@ from plancycle.register.models import (
     Task,
     TaskState,
 )
+from plancycle.returns.kinds import KINDS
 
 if TYPE_CHECKING:
     from plancycle.analysis import WorkforceAnalysis
@@ -204,9 +206,19 @@ def sync(session: Session, ics_cycle_id: str, members: Sequence[MemberCycle], no
 
 # --- gathering -------------------------------------------------------------------------------
 
-def gather_members(session: Session, members: Sequence[MemberCycle]
-                   ) -> list[OrganisationReturns]:
-    """Every member's accepted returns (the ones its plan was built from)."""
+#: What the system tables and their flags read of each return (the rest stays in the
+#: organisation's own plan): the rolled-up columns, and ``org_code`` for the ORG_CODE check.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: (*ROLLED_COLUMNS.get(kind, ()), "org_code") for kind in KINDS}
+
+
+def gather_members(session: Session, members: Sequence[MemberCycle], *,
+                   tables_only: bool = False) -> list[OrganisationReturns]:
+    """Every member's accepted returns (the ones its plan was built from).
+
+    ``tables_only``: just the columns the system tables and flags need
+    (:data:`TABLE_COLUMNS`, every row) — what a roll-up without documents reads.
+    """
     from plancycle.planning import gather_returns
 
     out, problems = [], []
@@ -214,7 +226,8 @@ def gather_members(session: Session, members: Sequence[MemberCycle]
         if member.cycle_id is None:
             problems.append(f"{member.member.org_code} has no cycle in the register")
             continue
-        gathered = gather_returns(session, member.cycle_id)
+        gathered = gather_returns(session, member.cycle_id,
+                                  TABLE_COLUMNS if tables_only else None)
         missing = [k for k in gathered.missing] + [
             f"{k} ({gathered.reasons.get(k, 'not accepted')})"
             for k, ok in gathered.accepted.items() if not ok]
@@ -247,7 +260,7 @@ def last_year(session: Session, member: MemberCycle, financial_year: str) -> Las
         frame = None
         if count is None or kind == "staff_in_post":
             try:
-                frame = read_accepted(upload, kind)
+                frame = read_accepted(upload, kind, ("wte",))
             except Exception:  # noqa: BLE001 - last year's file unreadable: skip the check
                 continue
             count = len(frame) if count is None else count
@@ -299,6 +312,7 @@ class SystemRollup:
     basis: str                                     # hash of what it was built from
     analysis: WorkforceAnalysis | None = None      # the system analysis, once built
     notes: list[str] = field(default_factory=list)
+    tables_only: bool = False                      # members hold only the tables' columns
 
     @property
     def gap(self) -> pd.DataFrame | None:
@@ -336,14 +350,18 @@ def rollup_basis(session: Session, ics_cycle_id: str, members: Sequence[MemberCy
 
 def roll_up_cycles(runtime: CycleContext, ics_cycle_id: str, organisation_cycle_ids: Sequence[str],
                    *, published: str | Path | None = None, tolerances: Tolerances | None = None,
-                   use_published: bool = True) -> SystemRollup:
-    """Gather, roll up and flag every member organisation of a system cycle."""
+                   use_published: bool = True, tables_only: bool = False) -> SystemRollup:
+    """Gather, roll up and flag every member organisation of a system cycle.
+
+    ``tables_only``: read just the columns the tables and flags need (a roll-up that builds
+    no documents); :func:`build_system_plan` reads the rest when it needs it.
+    """
     from plancycle.ics.published import PublishedDataError, load_published
 
     with runtime.register.session(actor=ACTOR) as session:
         config = system_config(session, ics_cycle_id)
         members = member_cycles(session, config, organisation_cycle_ids)
-        gathered = gather_members(session, members)
+        gathered = gather_members(session, members, tables_only=tables_only)
         previous = {m.member.org_code: ly for m in members
                     if (ly := last_year(session, m, config.cycle.financial_year)) is not None}
         plans = organisation_plans(session, members, runtime.clock.now())
@@ -358,7 +376,7 @@ def roll_up_cycles(runtime: CycleContext, ics_cycle_id: str, organisation_cycle_
             notes.append(f"not compared with published statistics: {exc}")
     flags = flag_all(gathered, tables, core5, sickness, previous, tolerances)
     return SystemRollup(ics_cycle_id, config, gathered, tables, flags, plans, basis,
-                        notes=notes)
+                        notes=notes, tables_only=tables_only)
 
 
 # --- the system plan and tables as documents ---------------------------------------------------
@@ -398,6 +416,11 @@ def build_system_plan(runtime: CycleContext, rollup: SystemRollup,
     from plancycle.signoff import register_document
 
     config, ics_id = rollup.config, rollup.ics_cycle_id
+    if rollup.tables_only:  # the plan analyses every column of every return
+        with runtime.register.session(actor=actor) as session:
+            rollup.members = gather_members(session, member_cycles(
+                session, config, [m.cycle_id for m in rollup.members if m.cycle_id]))
+        rollup.tables_only = False
     if rollup.analysis is None:
         rollup.analysis = system_analysis(rollup.members, config.ics.code if config.ics else "",
                                           config.cycle.financial_year)

@@ -73,3 +73,24 @@ def test_a_store_that_cannot_take_the_copy_still_reads(stored: dict[str, Path],
                                       check_exact=True)
     assert copy_path(_upload(raw)).is_dir()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_reader_asking_for_some_columns_gets_those_of_every_row(
+        stored: dict[str, Path], tmp_path: Path) -> None:
+    """The ICS roll-up reads a few columns of many returns: the same values, every row, from
+    the copy or (first read) from the raw file; columns a return lacks are left out."""
+    for kind, source in stored.items():
+        for fresh in (True, False):
+            raw = tmp_path / f"{kind}-{fresh}-{source.name}"
+            raw.write_bytes(source.read_bytes())
+            upload = _upload(raw)
+            if not fresh:
+                read_accepted(upload, kind)                # the copy exists
+            full = load_typed(raw, kind, file_name=raw.name)
+            wanted = [str(full.columns[-1]), "no_such_column", str(full.columns[0])]
+            some = read_accepted(upload, kind, wanted)
+            assert list(some.columns) == [wanted[0], wanted[2]], (kind, fresh)
+            pd.testing.assert_frame_equal(some, full[[wanted[0], wanted[2]]],
+                                          check_exact=True)
+            none = read_accepted(upload, kind, ())
+            assert len(none) == len(full) and list(none.columns) == [], (kind, fresh)
