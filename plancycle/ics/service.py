@@ -43,10 +43,13 @@ from plancycle.ics.flags import (
 )
 from plancycle.ics.rollup import COLUMNS as ROLLED_COLUMNS
 from plancycle.ics.rollup import Organisation, OrganisationReturns, SystemTables, roll_up
+from plancycle.notify.service import Intent
 from plancycle.register.models import (
+    Assignment,
     AssignmentState,
     Cycle,
     DQResult,
+    Person,
     SubmissionRecord,
     Task,
     TaskState,
@@ -478,8 +481,11 @@ def system_template_context(session: Session, runtime: CycleContext, rollup: Sys
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{code}-{report.sha256[:12]}.html"
         path.write_text(report.to_html(), encoding="utf-8")
+        told = queue_template_sent_back(session, runtime, rollup, code, report, path.name)
         notes.append(f"{code}'s workforce plan template was sent back ({report.verdict_text}); "
-                     f"its DQ report names each sheet, row and fix: {path.name}")
+                     f"its DQ report names each sheet, row and fix: {path.name}"
+                     + ("" if told else "; nobody in the system cycle to send it to (name the "
+                        "organisation's workforce_planner under ics.organisations)"))
     if received.missing:
         notes.append("No workforce plan template yet from " + ", ".join(received.missing) + ".")
     extra: dict[str, pd.DataFrame] = {}
@@ -505,6 +511,52 @@ def system_template_context(session: Session, runtime: CycleContext, rollup: Sys
     sha = hashlib.sha256(xlsx_bytes(system.template)).hexdigest()
     return dataclasses.replace(context, system=view, template=system.template,
                                template_sha256=sha), extra
+
+
+TEMPLATE_SENT_BACK = "template_sent_back"
+
+
+def queue_template_sent_back(session: Session, runtime: CycleContext, rollup: SystemRollup,
+                             code: str, report: Any, report_name: str) -> bool:
+    """Send an organisation's template DQ report back to its workforce planner.
+
+    Addressed through their submission task in the system cycle (so the link opens it, and
+    chasing stops when they submit again); keyed on the report's hash, so building the
+    system plan again never re-sends it, and a different failure is a new message.
+    ``False`` when the organisation has nobody in the system cycle to tell.
+    """
+    from plancycle.notify.messages import MessageBuilder
+
+    config = rollup.config
+    member = next((m for m in (config.ics.organisations if config.ics else ())
+                   if m.org_code == code), None)
+    if member is None:
+        return False
+    person = session.scalars(select(Person).where(
+        Person.cycle_id == rollup.ics_cycle_id, Person.key == member.workforce_planner)).first()
+    if person is None:
+        return False
+    assignment = session.scalars(
+        select(Assignment).join(Task, Assignment.task_id == Task.id)
+        .where(Task.cycle_id == rollup.ics_cycle_id, Assignment.person_id == person.id)
+        .order_by((Task.kind == "submission").desc(), Assignment.id.desc())).first()
+    if assignment is None:
+        return False
+    builder = MessageBuilder(session, rollup.ics_cycle_id, runtime.links, runtime.calendar,
+                             runtime.clock.today())
+    task = session.get(Task, assignment.task_id)
+    context = builder.task_context(task, assignment, person, person)
+    context.update(
+        org_code=code, file_name=report.file_name, verdict_text=report.verdict_text,
+        counts=report.counts(), summary=report.to_text(), report_name=report_name,
+        problems=[{"status": c.status, "id": c.id, "description": c.description,
+                   "message": c.message, "fix": c.fix} for c in report.problems()])
+    intent = Intent(key=f"a{assignment.id}:{TEMPLATE_SENT_BACK}:{report.sha256[:16]}",
+                    cycle_id=rollup.ics_cycle_id, person=person, kind=TEMPLATE_SENT_BACK,
+                    context=context, channels=builder.channels(task),
+                    assignment_id=assignment.id)
+    runtime.notifier.queue(session, [intent])
+    return True
 
 
 def submit_system_plan(runtime: CycleContext, rollup: SystemRollup) -> SubmissionResult:

@@ -51,9 +51,11 @@ SUBJECTS = {
     "approval_request": "Your decision is needed: {task} ({document})",
     "reopened": "Reopened after a rejection: {task} (new due date {due:%d %b})",
     "handed_over": "Handed over: {task} is no longer yours",
+    "template_sent_back": "Sent back by the ICS: your workforce plan template ({task})",
 }
 #: Kinds with their own templates; every other kind uses the "task" templates.
-OWN_TEMPLATES = {"digest", "dq_report", "approval_request", "reopened", "handed_over"}
+OWN_TEMPLATES = {"digest", "dq_report", "approval_request", "reopened", "handed_over",
+                 "template_sent_back"}
 
 
 ALL_SHAPES = frozenset({"text", "html", "chat"})

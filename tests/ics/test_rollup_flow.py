@@ -264,3 +264,53 @@ def test_rerunning_the_roll_up_sends_and_submits_nothing_new(system_year):
         after = (len(session.scalars(select(Notification)).all()),
                  len(session.scalars(select(SubmissionRecord)).all()))
     assert after == before
+
+
+def test_a_template_failing_the_ics_checks_goes_back_to_its_workforce_planner(system_year):
+    """Given ZPC's submitted template with a bridge that does not reconcile, when the ICS
+    builds its system plan, then ZPC is left out of the system template, and ZPC's workforce
+    planner is sent the DQ report (sheet, row and fix) once — building again sends nothing
+    new — and it is delivered like any message."""
+    import io
+
+    import openpyxl
+
+    from plancycle.ics.templates import template_file
+    from plancycle.planning import plan_context
+
+    rt, _, _ = system_year
+    rollup = service.roll_up_cycles(rt, ICS_CYCLE, ORG_CYCLES)
+    row = rollup.plans.set_index("org_code").loc["ZPC"]
+    with rt.register.session() as session:
+        path = template_file(session, row["cycle_id"], row["package_sha256"])
+    assert path is not None and path.suffix == ".xlsx"
+    original = path.read_bytes()
+    book = openpyxl.load_workbook(io.BytesIO(original))
+    sheet = book["Bridge"]
+    sheet.protection.sheet = False
+    sheet["C4"] = float(sheet["C4"].value) + 0.5
+    out = io.BytesIO()
+    book.save(out)
+    try:
+        path.write_bytes(out.getvalue())
+        for _ in range(2):
+            with rt.register.session(actor="test") as session:
+                context, _extra = service.system_template_context(
+                    session, rt, rollup, plan_context(session, ICS_CYCLE))
+        report = rt.deliver(ICS_CYCLE)
+    finally:
+        path.write_bytes(original)
+    assert report.failed == 0
+    assert any("ZPC's workforce plan template was sent back" in n for n in context.system.notes)
+    assert "ZPC" not in set(_extra["system_template_organisations"]["org_code"])
+    with rt.register.session() as session:
+        sent = session.execute(
+            select(Notification, Person).join(Person, Notification.person_id == Person.id)
+            .where(Notification.cycle_id == ICS_CYCLE,
+                   Notification.kind == service.TEMPLATE_SENT_BACK)).all()
+    assert sent and {p.key for _, p in sent} == {"planner.zpc"}
+    assert len({n.channel for n, _ in sent}) == len(sent), "once per channel, built twice"
+    assert all(n.status == "sent" for n, _ in sent)
+    email = next(n for n, _ in sent if n.channel == "email")
+    assert "bridge.reconciles" in email.body and "sheet 'Bridge', row 11" in email.body
+    assert "Sent back by the ICS" in email.subject
