@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plancycle.analysis import AnalysisRefused, WorkforceAnalysis, analyse
-from plancycle.analysis._frames import ANALYSED_KINDS
+from plancycle.analysis.frames import ANALYSED_KINDS
 from plancycle.clock import LONDON
 from plancycle.config import parse_config
 from plancycle.config.model import CycleConfig

@@ -7,12 +7,14 @@ returns a ``WorkforceAnalysis``; each step is also usable on its own from its mo
 from plancycle.analysis.actions import ActionItem
 from plancycle.analysis.affordability import AffordabilityAssumptions
 from plancycle.analysis.demand import SCENARIOS, DemandAssumptions
+from plancycle.analysis.frames import ANALYSED_KINDS
 from plancycle.analysis.plan import WorkforceAnalysis, analyse
 from plancycle.analysis.rag import RagRating, RagThresholds, Threshold
 from plancycle.analysis.refusal import AnalysisRefused, check_returns
 from plancycle.analysis.supply import SupplyAssumptions
 
 __all__ = [
+    "ANALYSED_KINDS",
     "SCENARIOS",
     "ActionItem",
     "AffordabilityAssumptions",

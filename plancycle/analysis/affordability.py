@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from plancycle.analysis._frames import ordered, pct
 from plancycle.analysis.demand import Demand
+from plancycle.analysis.frames import ordered, pct
 from plancycle.analysis.supply import Supply
 from plancycle.returns import codes
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from plancycle.analysis._frames import ordered, pct
+from plancycle.analysis.frames import ordered, pct
 from plancycle.returns import codes
 
 SKILL_MIX_ORDER = ("registered", "unregistered", "support")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from plancycle.analysis._frames import ordered
+from plancycle.analysis.frames import ordered
 from plancycle.returns import codes
 
 SCENARIOS: tuple[str, ...] = ("baseline", "growth", "productivity")

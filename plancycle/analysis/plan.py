@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from plancycle.analysis._frames import ANALYSED_KINDS, period_months, prepare
 from plancycle.analysis.actions import ActionItem, build_actions
 from plancycle.analysis.affordability import (
     Affordability,
@@ -22,6 +21,7 @@ from plancycle.analysis.affordability import (
 )
 from plancycle.analysis.current import CurrentWorkforce, analyse_current
 from plancycle.analysis.demand import SCENARIOS, Demand, DemandAssumptions, project_demand
+from plancycle.analysis.frames import ANALYSED_KINDS, period_months, prepare
 from plancycle.analysis.gap import Gap, analyse_gap
 from plancycle.analysis.rag import RagRating, RagThresholds, rate
 from plancycle.analysis.refusal import check_returns

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from plancycle.analysis._frames import ANALYSED_KINDS, missing_columns
+from plancycle.analysis.frames import ANALYSED_KINDS, missing_columns
 
 
 class AnalysisRefused(Exception):

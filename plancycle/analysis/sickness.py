@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from plancycle.analysis._frames import ordered, pct
+from plancycle.analysis.frames import ordered, pct
 from plancycle.returns import codes
 
 

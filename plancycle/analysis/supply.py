@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from plancycle.analysis._frames import annual_factor, ordered
+from plancycle.analysis.frames import annual_factor, ordered
 from plancycle.returns import codes
 
 BANDS = codes.AGE_BANDS

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from plancycle.analysis._frames import annual_factor, ordered, pct
+from plancycle.analysis.frames import annual_factor, ordered, pct
 from plancycle.returns import codes
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from plancycle.analysis import WorkforceAnalysis, analyse
-from plancycle.analysis._frames import ANALYSED_KINDS
+from plancycle.analysis.frames import ANALYSED_KINDS
 from plancycle.config.model import CycleConfig
 from plancycle.documents import PlanContext, Signature
 from plancycle.ics.flags import Flag, flags_frame

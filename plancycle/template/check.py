@@ -42,7 +42,7 @@ from plancycle.template.model import (
     month_labels,
 )
 from plancycle.template.validation import FAIL, Issue, validate
-from plancycle.template.workbook import _key, read_xlsx, template_from_sheets
+from plancycle.template.workbook import column_key, read_xlsx, template_from_sheets
 
 KIND = "workforce_template"
 KIND_TITLE = "Workforce plan template"
@@ -169,14 +169,14 @@ def _structure(sheets: dict[str, pd.DataFrame]) -> list[Issue]:
     year = str(cover.get("financial_year") or "")
     labels = month_labels(year) if year[:4].isdigit() else {p: p for p in PERIODS}
     for sheet, wanted in ((FORECAST, PERIODS), (BRIDGE, (*MONTHS, YEAR)), (KPI, PERIODS)):
-        have = {_key(c) for c in sheets[sheet].columns}
+        have = {column_key(c) for c in sheets[sheet].columns}
         for period in wanted:
             if period not in have:
                 out.append(Issue("structure.months", FAIL, sheet, 1, labels.get(period, period),
                                  f"the column for {labels.get(period, period)} is missing",
                                  f"Add the column '{labels.get(period, period)}' (every month "
                                  "M1 April to M12 March must be given)."))
-    forecast = sheets[FORECAST].rename(columns=_key)
+    forecast = sheets[FORECAST].rename(columns=column_key)
     if {"staff_group", "staff_type"} <= set(forecast.columns):
         types: dict[str, set[str]] = defaultdict(set)
         first: dict[str, int] = {}

@@ -211,7 +211,7 @@ def package_files(template: WorkforceTemplate, prefix: str = "template/") -> dic
 
 # --- reading back -------------------------------------------------------------------------
 
-def _key(header: object) -> str:
+def column_key(header: object) -> str:
     """A column's key from its shown header ("M1 Apr-26" → "M1", "Opening (…)" → "Opening")."""
     shown = str(header or "").strip()
     first = shown.split(" ", 1)[0]
@@ -262,7 +262,7 @@ def template_from_sheets(sheets: dict[str, pd.DataFrame]) -> WorkforceTemplate:
     from plancycle.template.model import dec
 
     def frame(sheet: str, numeric: Iterable[str]) -> pd.DataFrame:
-        data = sheets[sheet].rename(columns=_key).copy()
+        data = sheets[sheet].rename(columns=column_key).copy()
         for column in numeric:
             if column in data.columns:
                 data[column] = [_safe_dec(dec, v) for v in data[column]]

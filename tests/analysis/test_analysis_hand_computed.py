@@ -13,7 +13,7 @@ from plancycle.analysis import (
     Threshold,
     analyse,
 )
-from plancycle.analysis._frames import period_months
+from plancycle.analysis.frames import period_months
 
 NURSES = "Nurses & health visitors"
 DOCTORS = "HCHS doctors"

@@ -4,8 +4,9 @@ The layers, top to bottom (``docs/architecture.md`` draws them):
 
 - **entrypoints** — what a person or Prefect runs: ``flows/``, ``tasks/``, ``plancycle.cli``,
   ``plancycle.portal``, ``plancycle.stack`` (brings up and inspects the Prefect server, work pool
-  and workers), and the rehearsals that drive a whole runtime (``plancycle.demo``,
-  ``plancycle.simulation``, ``plancycle.ics.rehearsal``).
+  and workers), and the rehearsals that drive a whole runtime (``plancycle.demo`` and its
+  local Prefect server ``plancycle.prefect_local``, ``plancycle.simulation``,
+  ``plancycle.ics.rehearsal``).
 - **composition root** — ``plancycle.runtime``: builds the register, clock, notifier and
   links once and hands services a :class:`plancycle.context.CycleContext`.
 - **services and domain** — everything else in ``plancycle/``: no Prefect, no FastAPI,
@@ -23,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("plancycle", "flows", "tasks")
 ENTRYPOINTS = ("flows", "tasks", "plancycle.cli", "plancycle.portal", "plancycle.stack",
-               "plancycle.demo", "plancycle.simulation", "plancycle.ics.rehearsal")
+               "plancycle.demo", "plancycle.prefect_local", "plancycle.simulation",
+               "plancycle.ics.rehearsal")
 COMPOSITION = ("plancycle.runtime",)
 #: The lowest rooms: what they may import besides themselves.
 FOUNDATIONS = {
@@ -161,6 +163,39 @@ def test_frameworks_stay_in_the_entrypoints() -> None:
              for name, allowed in FRAMEWORKS.items()
              if name in names and not _within(module, allowed)]
     assert wrong == []
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_imports(sources: dict[str, str]) -> list[str]:
+    """``from m import _name`` from another module, and a ``_module`` imported from outside
+    its own package: a private name used across modules is API in hiding (issue 18.2)."""
+    wrong = []
+    for module, text in sorted(sources.items()):
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            if node.module.split(".")[0] not in PACKAGES:
+                continue
+            wrong += [f"{module} imports {node.module}.{a.name}"
+                      for a in node.names if _private(a.name)]
+            parts = node.module.split(".")
+            hidden = next((i for i, part in enumerate(parts) if _private(part)), None)
+            if hidden is not None and not module.startswith(".".join(parts[:hidden]) + "."):
+                wrong.append(f"{module} imports private module {node.module}")
+    return wrong
+
+
+def test_no_private_names_across_modules() -> None:
+    sources = {m: p.read_text() for m, p in _modules().items()}
+    assert _private_imports(sources) == []
+    assert _private_imports({"plancycle.ics.x": "from plancycle.analysis._f import y\n"
+                                                "from plancycle.a import _b, c\n",
+                             "plancycle.analysis.g": "from plancycle.analysis._f import y\n"}) \
+        == ["plancycle.ics.x imports private module plancycle.analysis._f",
+            "plancycle.ics.x imports plancycle.a._b"]
 
 
 def test_the_check_sees_a_circle_and_an_upward_import() -> None:

@@ -1,4 +1,5 @@
-"""Bring returns into the column contract of docs/data-returns.md before any arithmetic.
+"""The analysis's column contract: bring returns into the contract of docs/data-returns.md
+before any arithmetic (public: the planner, the ICS and the analysis share ANALYSED_KINDS).
 
 Why: returns arrive as uploaded (CSV/XLSX, published layouts, ``"A White British"`` or ``"A"``)
 and the analysis must not depend on which spelling a lead used. Checking the columns here
