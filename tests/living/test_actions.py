@@ -147,6 +147,33 @@ def test_quarterly_checkins_are_assigned_chased_and_completed_by_the_rag_updates
                 and "check-in" in m.subject], "chasing stops once the check-in is done"
 
 
+def test_the_quarterly_checkins_flow_asks_each_owner_once_per_quarter(
+        prefect_api, runtime: Runtime, recording: RecordingChannels, clock: SimulatedClock,
+        annex_g: list[ActionItem]) -> None:
+    """Given the tracked plan and the in-year stage open in January, when the scheduled
+    quarterly-checkins flow runs (a real Prefect flow run, no cycle named: every open
+    cycle), then each owner role gets its Q3 check-in task, assigned and sent with its
+    link; when the schedule fires again that quarter, nobody is asked twice."""
+    from flows.checkins import quarterly_checkins
+    from plancycle import runtime as runtime_mod
+
+    track(runtime, annex_g)
+    clock.set(date(2027, 1, 11))
+    runtime.advance(CYCLE)
+    with runtime_mod.use(runtime):
+        first = quarterly_checkins(quarter="2026/27 Q3")
+        again = quarterly_checkins(quarter="2026/27 Q3")
+    assert first[CYCLE]["created"] and first["delivery"]["sent"] > 0
+    assert again[CYCLE]["created"] == [] and again["delivery"]["sent"] == 0
+    asked = [m for m in recording.sent if "Action plan check-in 2026/27 Q3" in m.subject
+             and m.channel == "email"]
+    assert len(asked) == len({m.recipient.name for m in asked}) >= 10, "each owner once"
+    with runtime.register.session() as session:
+        keys = set(session.scalars(select(Task.key).where(
+            Task.cycle_id == CYCLE, Task.key.like("actions_checkin_2026-27_q3_%"))))
+    assert len(keys) == len(first[CYCLE]["created"]) == 5
+
+
 def test_an_action_carried_into_next_year_keeps_its_history(
         home: Path, clock: SimulatedClock, recording: RecordingChannels,
         annex_g: list[ActionItem]) -> None:
