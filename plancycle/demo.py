@@ -239,7 +239,12 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
                        day=f"{clock.today():%d %b %Y}")
 
         rt.waiter = wait
-        with runtime_mod.use(rt):
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        # The year's flow runs live in this process and nothing here watches for a dead one,
+        # so they send no heartbeats (each run's end would wait up to 1 s for that thread).
+        with runtime_mod.use(rt), \
+                temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             result = annual_cycle(cycle_id, until_complete=True)
         bar.update(progress, completed=year)
     rehearsed = time.perf_counter() - started
