@@ -46,6 +46,7 @@ bench: install
 	$(PY) bench/cli.py
 	$(PY) bench/year.py
 	$(PY) bench/region.py
+	$(PY) bench/hostile.py
 
 clean:
 	rm -rf demo-output .plancycle .pytest_cache .ruff_cache

@@ -206,6 +206,8 @@ def main(out: Path = OUT, trust_size: int = TRUST_SIZE, start_server: bool = Tru
                     "and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run the "
                     "demo again: it uses that server.", highlight=False)
                 ics.stop()
+                if caching is not None:  # let the cache finish rather than leave a scratch
+                    caching.join(timeout=120)
                 return 2
     sink = MailSink(out / "mail").start()
     clock = SimulatedClock(START)
