@@ -43,7 +43,6 @@ from plancycle.ics.flags import (
 )
 from plancycle.ics.rollup import COLUMNS as ROLLED_COLUMNS
 from plancycle.ics.rollup import Organisation, OrganisationReturns, SystemTables, roll_up
-from plancycle.notify.service import Intent
 from plancycle.register.models import (
     Assignment,
     AssignmentState,
@@ -526,6 +525,7 @@ def queue_template_sent_back(session: Session, runtime: CycleContext, rollup: Sy
     ``False`` when the organisation has nobody in the system cycle to tell.
     """
     from plancycle.notify.messages import MessageBuilder
+    from plancycle.notify.service import Intent
 
     config = rollup.config
     member = next((m for m in (config.ics.organisations if config.ics else ())
