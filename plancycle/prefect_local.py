@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -86,11 +87,7 @@ def empty_database() -> Path | None:
     except (OSError, sqlite3.Error, subprocess.SubprocessError):
         return None
     finally:
-        for child in scratch.glob("*") if scratch.exists() else ():
-            with contextlib.suppress(OSError):
-                child.unlink()
-        with contextlib.suppress(OSError):
-            scratch.rmdir()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _copy_database(source: Path, target: Path) -> None:
