@@ -3,6 +3,7 @@ hash and DQ summary, rejection notices; queued through the notify service."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from plancycle.notify.service import Intent, Notifier
 from plancycle.register.models import (
     Decision,
     DQResult,
+    Notification,
     Person,
     Task,
     TaskState,
@@ -125,11 +127,26 @@ def rejection_notices(session: Session, decision: Decision, builder: MessageBuil
     return intents
 
 
-def rejections(session: Session, cycle_id: str) -> list[Decision]:
-    """Rejections in a cycle (their notices are keyed, so re-queuing them is harmless)."""
-    return list(session.scalars(select(Decision).where(
+def rejections(session: Session, cycle_id: str, *, unnoticed: bool = False) -> list[Decision]:
+    """Rejections in a cycle (their notices are keyed, so re-queuing them is harmless).
+
+    ``unnoticed``: only those whose "reopened" notices are not queued yet. A rejection
+    marks who it reopened in the same transaction that records it, and its notices are
+    queued together, so once one is queued the rest are too: later passes of the year
+    need not rebuild them (the keys would make it a no-op anyway).
+    """
+    found = list(session.scalars(select(Decision).where(
         Decision.cycle_id == cycle_id, Decision.decision == Verdict.REJECT)
         .order_by(Decision.id)))
+    if not unnoticed or not found:
+        return found
+    keys = session.scalars(select(Notification.idempotency_key).where(
+        Notification.cycle_id == cycle_id, Notification.kind == "reopened"))
+    noticed = {int(m.group(1)) for key in keys if (m := _REOPENED_KEY.search(key))}
+    return [d for d in found if d.id not in noticed]
+
+
+_REOPENED_KEY = re.compile(r":reopened:d(\d+)(?::|$)")
 
 
 # --- queueing the gate's messages ---------------------------------------------------------------
@@ -147,7 +164,7 @@ def queue_gate_messages(session: Session, cycle_id: str, notifier: Notifier, lin
                  Task.cycle_id == cycle_id, Task.kind == "gate", Task.state == TaskState.OPEN)
                  .order_by(Task.id))
              if task_key is None or t.key == task_key]
-    decisions = rejections(session, cycle_id)
+    decisions = rejections(session, cycle_id, unnoticed=True)
     if not gates and not decisions:
         return 0
     builder = MessageBuilder(session, cycle_id, links, calendar, today)

@@ -181,8 +181,15 @@ def test_rejection_reopens_the_stage_and_a_revised_plan_needs_new_approvals(
 
     # The holders of the reopened work are told why, once, and the draft reopens at once
     # with a 'new task' whose note gives the reason.
+    from plancycle.signoff.notices import rejections
+
+    with rt.register.session() as session:
+        assert len(rejections(session, CYCLE, unnoticed=True)) == 1
     progress = rt.advance(CYCLE)
     assert progress.opened_tasks == ["draft_plan"]
+    with rt.register.session() as session:  # later passes need not rebuild its notices
+        assert rejections(session, CYCLE, unnoticed=True) == []
+        assert len(rejections(session, CYCLE)) == 1
     _request_messages(rt)
     _request_messages(rt)
     reopened = _emails(recording, "Reopened after a rejection")
