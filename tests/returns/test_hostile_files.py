@@ -26,17 +26,7 @@ from plancycle.returns.validate import validate_upload
 from plancycle.uploads import UploadRefused, submit_return
 from tests.engine.conftest import CYCLE
 from tests.fixtures.hostile.generate import corpus, kind_headers
-
-#: Data request of the sample cycle → (holder, return kind) (as in tests/uploads).
-TASKS = {
-    "staff_in_post_return": ("lucy.fernandes", "staff_in_post"),
-    "vacancies_return": ("lucy.fernandes", "vacancies"),
-    "leavers_return": ("lucy.fernandes", "leavers"),
-    "sickness_return": ("lucy.fernandes", "sickness_absence"),
-    "pay_budget_return": ("rachel.moore", "pay_budget"),
-    "bank_agency_return": ("rachel.moore", "bank_agency"),
-    "activity_plan_return": ("sanjay.patel", "activity_plan"),
-}
+from tests.uploads.conftest import RETURNS as TASKS
 
 
 @pytest.fixture(scope="session")
