@@ -186,15 +186,17 @@ VERSION_ATTEMPTS = 5
 def lock_task(session: Session, task_id: int) -> None:
     """Serialise writers of one task's uploads and verdicts until this unit of work ends.
 
-    Postgres locks the task's row (``SELECT … FOR UPDATE``). SQLite has no row locks: a
-    no-op write takes the database's write lock, so the reads that follow see every
+    Postgres locks the task's row (``SELECT … FOR NO KEY UPDATE``: the foreign-key checks of
+    rows inserted for the task pass; see :mod:`plancycle.register.locks`). SQLite has no row
+    locks: a no-op write takes the database's write lock, so the reads that follow see every
     committed change and no other writer can commit until this one does.
     """
     if session.get_bind().dialect.name == "sqlite":
         tasks = Task.__table__
         session.execute(update(tasks).where(tasks.c.id == task_id).values(id=tasks.c.id))
     else:
-        session.execute(select(Task.id).where(Task.id == task_id).with_for_update())
+        session.execute(select(Task.id).where(Task.id == task_id)
+                        .with_for_update(key_share=True))
 
 
 def _next_version(session: Session, task_id: int) -> int:

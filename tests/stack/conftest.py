@@ -331,6 +331,22 @@ def wait_for(check: Any, timeout: float = 120.0, what: str = "condition") -> Non
         time.sleep(0.2)
 
 
+def link_now(rt: Any, cycle_id: str, task_key: str, person: str) -> str:
+    """A task link for ``person``'s assignment, signed now: the portal runs on the real clock,
+    the cycle on a simulated one whose links would have expired."""
+    from plancycle.assignments import find_person, find_task
+    from plancycle.clock import SystemClock
+    from plancycle.links import RegisterRevocations, TaskLinks, link_secret
+
+    with rt.register.session() as session:
+        task = find_task(session, cycle_id, task_key)
+        who = find_person(session, cycle_id, person)
+        assignment = next(a.id for a in task.assignments if a.person_id == who.id)
+    links = TaskLinks(link_secret(), None, SystemClock(),
+                      revocations=RegisterRevocations(rt.register))
+    return "/t/" + links.token(person, assignment, cycle_id)
+
+
 def planner_dashboard(stack: RunningStack, cycle_id: str) -> str:
     """The planner's dashboard of a cycle, as the stack's portal serves it (logged in)."""
     import httpx

@@ -26,7 +26,7 @@ from plancycle.register.models import AuditEntry, Decision, Task
 from plancycle.signoff import register_document
 from tests.signoff.conftest import HERE as SIGNOFF
 from tests.signoff.conftest import walk_to
-from tests.stack.conftest import wait_for
+from tests.stack.conftest import link_now, wait_for
 
 GATE = "board_gate"
 
@@ -58,22 +58,6 @@ def _reviewed(portal: str, path: str, name: str, sha: str) -> tuple[httpx.Client
     return web, {**fields, "step": "confirm"}
 
 
-def _link(rt, cycle_id: str, person: str) -> str:
-    """A task link signed now (the portal runs on the real clock; the cycle on a simulated
-    one, whose links would have expired)."""
-    from plancycle.assignments import find_person, find_task
-    from plancycle.clock import SystemClock
-    from plancycle.links import RegisterRevocations, TaskLinks, link_secret
-
-    with rt.register.session() as session:
-        task = find_task(session, cycle_id, GATE)
-        who = find_person(session, cycle_id, person)
-        assignment = next(a.id for a in task.assignments if a.person_id == who.id)
-    links = TaskLinks(link_secret(), None, SystemClock(),
-                      revocations=RegisterRevocations(rt.register))
-    return "/t/" + links.token(person, assignment, cycle_id)
-
-
 def test_approvals_at_the_same_moment_count_once_and_pass_the_gate_once(
         stack, on_stack, tmp_path):
     config = tmp_path / "board.yaml"
@@ -87,7 +71,7 @@ def test_approvals_at_the_same_moment_count_once_and_pass_the_gate_once(
     stack.wait_running(waiting)
 
     portal = env["PLANCYCLE_PORTAL_URL"]
-    forms = [_reviewed(portal, _link(rt, cycle, person), name, sha)
+    forms = [_reviewed(portal, link_now(rt, cycle, GATE, person), name, sha)
              for person, name in (("dan.ceo", "Dan Chowdhury"), ("ruth.chair", "Ruth Callaghan"),
                                   ("ruth.chair", "Ruth Callaghan"))]
     engine = create_engine(env["PLANCYCLE_DATABASE_URL"])
@@ -103,9 +87,9 @@ def test_approvals_at_the_same_moment_count_once_and_pass_the_gate_once(
             stderr=subprocess.STDOUT, text=True)
         posts = [threading.Thread(target=lambda w=w, f=f, p=p: answers.append(
             w.post(f"{p}/approve", data=f).status_code))
-            for (w, f), p in zip(forms, [_link(rt, cycle, "dan.ceo"),
-                                        _link(rt, cycle, "ruth.chair"),
-                                        _link(rt, cycle, "ruth.chair")], strict=True)]
+            for (w, f), p in zip(forms, [link_now(rt, cycle, GATE, "dan.ceo"),
+                                        link_now(rt, cycle, GATE, "ruth.chair"),
+                                        link_now(rt, cycle, GATE, "ruth.chair")], strict=True)]
         for post in posts:
             post.start()
 

@@ -26,25 +26,10 @@ from sqlalchemy import create_engine, select, text
 
 from plancycle.register.models import DQResult, Upload
 from plancycle.uploads import receive_upload
-from tests.stack.conftest import wait_for
+from tests.stack.conftest import link_now, wait_for
 
 SWEEP = "validate-return/validate-stored-returns"
 TASK, PERSON = "staff_in_post_return", "lucy.fernandes"
-
-
-def _link(rt, cycle_id: str) -> str:
-    """Lucy's task link, signed now (the portal runs on the real clock)."""
-    from plancycle.assignments import find_person, find_task
-    from plancycle.clock import SystemClock
-    from plancycle.links import RegisterRevocations, TaskLinks, link_secret
-
-    with rt.register.session() as session:
-        task = find_task(session, cycle_id, TASK)
-        who = find_person(session, cycle_id, PERSON)
-        assignment = next(a.id for a in task.assignments if a.person_id == who.id)
-    links = TaskLinks(link_secret(), None, SystemClock(),
-                      revocations=RegisterRevocations(rt.register))
-    return "/t/" + links.token(PERSON, assignment, cycle_id)
 
 
 def test_a_portal_and_a_cli_upload_at_the_same_moment_are_two_versions_one_verdict_each(
@@ -56,7 +41,7 @@ def test_a_portal_and_a_cli_upload_at_the_same_moment_are_two_versions_one_verdi
     extract = write_trust({"staff_in_post": generate_trust(size=300, seed=5)[
         "staff_in_post"]}, tmp_path)["staff_in_post"]
     env = stack.env()
-    link = _link(rt, cycle)
+    link = link_now(rt, cycle, TASK, PERSON)
     web = httpx.Client(base_url=env["PLANCYCLE_PORTAL_URL"], timeout=180)
     page = web.get(f"{link}/upload")
     assert page.status_code == 200, page.text[:500]
