@@ -272,7 +272,9 @@ def main() -> int:
         cycles = build_register(folder, args.organisations, args.staff, args.seed)
         print(f"register: {len(cycles)} organisations x {args.staff:,} staff, accepted returns "
               f"stored ({time.perf_counter() - started:.1f} s, not timed)", flush=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        # As a user runs it: compiled modules cached (the untimed first run writes them).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")
+               and k != "PYTHONDONTWRITEBYTECODE"}
         env.update(PLANCYCLE_HOME=str(folder),
                    PLANCYCLE_DATABASE_URL=f"sqlite:///{folder / 'register.db'}")
         ours_argv = [str(VENV_BIN / "plancycle"), "ics", "rollup", ICS_CYCLE,

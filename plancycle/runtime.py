@@ -12,17 +12,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import IntegrityError
-
-from plancycle import chaser, engine, signoff
 from plancycle.calendar import WorkingCalendar
 from plancycle.clock import Clock, SystemClock
 from plancycle.links import RegisterRevocations, TaskLinks, link_secret
 from plancycle.notify.channels import AppriseChannels, Channels
-from plancycle.notify.messages import MessageBuilder
 from plancycle.notify.service import DeliveryReport, Notifier
 from plancycle.register import Register
+
+if TYPE_CHECKING:  # the services are imported where used: a command that reads pays less
+    from plancycle import chaser, engine
 
 
 @dataclass
@@ -53,6 +53,9 @@ class Runtime:
 
     def advance(self, cycle_id: str, actor: str = "engine") -> engine.Progress:
         """Reconcile the cycle with today's date and queue 'new task' messages."""
+        from plancycle import engine, signoff
+        from plancycle.notify.messages import MessageBuilder
+
         with self.register.session(actor=actor) as session:
             progress = engine.reconcile(session, cycle_id, self.clock.today(), self.clock.now())
             if progress.new_assignments:
@@ -73,6 +76,10 @@ class Runtime:
         planner re-running a missed day) queue each step once: the notifications' unique
         keys make the slower pass write nothing twice, and a pass that collides on another
         row (a calendar entry both created) starts again and finds the steps handled."""
+        from sqlalchemy.exc import IntegrityError
+
+        from plancycle import chaser
+
         for attempt in range(1, 4):
             try:
                 with self.register.session(actor="chaser") as session:

@@ -21,6 +21,7 @@ upload-triggered deployment.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -258,13 +259,19 @@ def _accepted_uploads(session: Session, cycle_id: str, kind: str, before: int | 
 
 def accepted_returns(session: Session, cycle_id: str) -> dict[str, Upload]:
     """The latest accepted upload of each return kind in a cycle (what analysis reads)."""
+    return accepted_returns_of(session, [cycle_id])[cycle_id]
+
+
+def accepted_returns_of(session: Session, cycle_ids: Sequence[str]
+                        ) -> dict[str, dict[str, Upload]]:
+    """:func:`accepted_returns` of several cycles with one query (the ICS's members)."""
     rows = session.execute(
         select(Upload, Task.return_kind).join(Task, Upload.task_id == Task.id)
-        .where(Upload.cycle_id == cycle_id, Upload.state == ACCEPTED)
+        .where(Upload.cycle_id.in_(list(cycle_ids)), Upload.state == ACCEPTED)
         .order_by(Upload.id)).all()
-    latest: dict[str, Upload] = {}
+    latest: dict[str, dict[str, Upload]] = {c: {} for c in cycle_ids}
     for upload, kind in rows:
-        latest[kind] = upload
+        latest[upload.cycle_id][kind] = upload
     return latest
 
 

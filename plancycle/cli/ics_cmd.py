@@ -124,7 +124,7 @@ def status(ics_cycle: IcsCycleArg, org_cycle: OrgCycleOpt = None, as_of: AsOfOpt
             members = service.member_cycles(session, config, cycles)
             rows = {r.task_key: r for r in cycle_status(session, ics_cycle, rt.clock.today(),
                                                           rt.calendar)}
-            states = [service.submission_state(session, m, rt.clock.now()) for m in members]
+            states = service.submission_states(session, members, rt.clock.now())
     except service.IcsError as exc:
         raise UserError(str(exc)) from None
     console.print(f"{ics_cycle}: {len(members)} organisations on {rt.clock.today():%d %b %Y}",
@@ -155,8 +155,7 @@ def rollup(ics_cycle: IcsCycleArg, org_cycle: OrgCycleOpt = None, as_of: AsOfOpt
 
     rt = Runtime.build(clock=clock_at(parse_day(as_of)))
     try:
-        cycles = _org_cycles(rt, ics_cycle, org_cycle)
-        result = service.roll_up_cycles(rt, ics_cycle, cycles, published=data,
+        result = service.roll_up_cycles(rt, ics_cycle, org_cycle or None, published=data,
                                         tables_only=not documents)
     except service.IcsError as exc:
         raise UserError(str(exc)) from None

@@ -193,10 +193,10 @@ def org_code_flags(members: Sequence[OrganisationReturns]) -> list[Flag]:
                           None)
             if column is None:
                 continue
-            values = frame[column].to_numpy(dtype=object)
-            if not (values != code).any():  # the usual case, without hashing every value
+            values = frame[column]
+            if not values.ne(code).any():  # the usual case, without hashing every value
                 continue
-            others = sorted({str(v).strip() for v in pd.unique(values) if v == v} - {code})
+            others = sorted({str(v).strip() for v in values.dropna().unique()} - {code})
             if others:
                 flags.append(Flag(
                     code, "org_code", kind, float(len(others)), 0.0, None,

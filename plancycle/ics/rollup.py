@@ -155,6 +155,12 @@ def _month_text(value: str) -> str:
 
 
 def _select(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The kind's rolled-up columns of one return (all of its columns when it has few more).
+
+    Selecting copies the frame, which costs more than the concatenation when a return holds
+    little else (a roll-up that read only these columns): :func:`combine` selects again
+    after concatenating.
+    """
     out = _fold(frame)
     if kind == "sickness_absence" and "month" not in out.columns and "date" in out.columns:
         out = out.rename(columns={"date": "month"})
@@ -162,6 +168,8 @@ def _select(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     if kind == "sickness_absence" and "staff_group" not in out.columns:
         out = out.assign(staff_group="")
         wanted.append("staff_group")
+    if len(out.columns) <= len(wanted) + 1:  # e.g. only ``org_code`` besides
+        return out
     return out[wanted]
 
 
@@ -183,6 +191,7 @@ def combine(members: Sequence[OrganisationReturns]) -> dict[str, pd.DataFrame]:
                                  "return; the roll-up needs every organisation's returns")
             parts.append(_select(kind, frame))
         combined = pd.concat(parts, ignore_index=True)
+        combined = combined[[c for c in COLUMNS[kind] if c in combined.columns]]
         # Categorical keys: every groupby below works on small integer codes, not strings.
         combined.insert(0, "org_code", pd.Categorical.from_codes(
             np.repeat(np.arange(len(codes_)), [len(p) for p in parts]), categories=codes_))

@@ -151,23 +151,43 @@ class SubmissionState:
 
 def submission_state(session: Session, member: MemberCycle, now: datetime) -> SubmissionState:
     """Has the organisation submitted its plan (as of ``now``)?"""
-    code, cycle_id = member.member.org_code, member.cycle_id
-    if cycle_id is None:
-        return SubmissionState(code, None, False)
-    records = session.scalars(select(SubmissionRecord).where(
-        SubmissionRecord.cycle_id == cycle_id, SubmissionRecord.status == "delivered",
-        SubmissionRecord.delivered_at.is_not(None)).order_by(SubmissionRecord.delivered_at)).all()
-    records = [r for r in records if r.delivered_at <= now]
-    if records:
-        return SubmissionState(code, cycle_id, True, records[0].delivered_at, "package",
-                               records[0].package_sha256)
-    tasks = session.scalars(select(Task).where(Task.cycle_id == cycle_id,
-                                               Task.kind == "submission")).all()
-    done = [t for t in tasks if t.state == TaskState.COMPLETE and t.completed_at is not None
-            and t.completed_at <= now]
-    if tasks and len(done) == len(tasks):
-        return SubmissionState(code, cycle_id, True, max(t.completed_at for t in done), "tasks")
-    return SubmissionState(code, cycle_id, False)
+    return submission_states(session, [member], now)[0]
+
+
+def submission_states(session: Session, members: Sequence[MemberCycle], now: datetime
+                      ) -> list[SubmissionState]:
+    """:func:`submission_state` of each member, with two queries for them all.
+
+    Submitted means a delivered package, or else every submission task of the cycle complete.
+    """
+    ids = [m.cycle_id for m in members if m.cycle_id is not None]
+    records: dict[str, list[SubmissionRecord]] = {}
+    for record in session.scalars(select(SubmissionRecord).where(
+            SubmissionRecord.cycle_id.in_(ids), SubmissionRecord.status == "delivered",
+            SubmissionRecord.delivered_at.is_not(None)).order_by(SubmissionRecord.delivered_at)):
+        if record.delivered_at <= now:
+            records.setdefault(record.cycle_id, []).append(record)
+    tasks: dict[str, list[Task]] = {}
+    for task in session.scalars(select(Task).where(Task.cycle_id.in_(ids),
+                                                   Task.kind == "submission")):
+        tasks.setdefault(task.cycle_id, []).append(task)
+    states = []
+    for member in members:
+        code, cycle_id = member.member.org_code, member.cycle_id
+        if cycle_id is None:
+            states.append(SubmissionState(code, None, False))
+            continue
+        if first := records.get(cycle_id, [None])[0]:
+            states.append(SubmissionState(code, cycle_id, True, first.delivered_at, "package",
+                                          first.package_sha256))
+            continue
+        theirs = tasks.get(cycle_id, [])
+        done = [t for t in theirs if t.state == TaskState.COMPLETE
+                and t.completed_at is not None and t.completed_at <= now]
+        states.append(SubmissionState(code, cycle_id, True, max(t.completed_at for t in done),
+                                      "tasks") if theirs and len(done) == len(theirs)
+                      else SubmissionState(code, cycle_id, False))
+    return states
 
 
 def sync(session: Session, ics_cycle_id: str, members: Sequence[MemberCycle], now: datetime
@@ -179,8 +199,7 @@ def sync(session: Session, ics_cycle_id: str, members: Sequence[MemberCycle], no
     yet is completed directly, so nobody is asked for a plan already received.
     """
     synced = []
-    for member in members:
-        state = submission_state(session, member, now)
+    for member, state in zip(members, submission_states(session, members, now), strict=True):
         if not state.submitted:
             continue
         task = session.scalars(select(Task).where(
@@ -221,15 +240,16 @@ def gather_members(session: Session, members: Sequence[MemberCycle], *,
     ``tables_only``: just the columns the system tables and flags need
     (:data:`TABLE_COLUMNS`, every row) — what a roll-up without documents reads.
     """
-    from plancycle.planning import gather_returns
+    from plancycle.planning import gather_returns_of
 
+    started = [m.cycle_id for m in members if m.cycle_id is not None]
+    returns = gather_returns_of(session, started, TABLE_COLUMNS if tables_only else None)
     out, problems = [], []
     for member in members:
         if member.cycle_id is None:
             problems.append(f"{member.member.org_code} has no cycle in the register")
             continue
-        gathered = gather_returns(session, member.cycle_id,
-                                  TABLE_COLUMNS if tables_only else None)
+        gathered = returns[member.cycle_id]
         missing = [k for k in gathered.missing] + [
             f"{k} ({gathered.reasons.get(k, 'not accepted')})"
             for k, ok in gathered.accepted.items() if not ok]
@@ -275,16 +295,16 @@ def last_year(session: Session, member: MemberCycle, financial_year: str) -> Las
 def organisation_plans(session: Session, members: Sequence[MemberCycle], now: datetime
                        ) -> pd.DataFrame:
     """Each organisation's plan version, its sign-off and its submission."""
-    from plancycle.signoff import current_document, gate_status
-    from plancycle.submission import final_gate
+    from plancycle.signoff import current_documents, gate_status
+    from plancycle.submission import final_gates
 
+    ids = [m.cycle_id for m in members if m.cycle_id is not None]
+    plans, gates = current_documents(session, ids, "plan"), final_gates(session, ids)
     rows = []
-    for member in members:
+    for member, state in zip(members, submission_states(session, members, now), strict=True):
         row: dict[str, Any] = {"org_code": member.member.org_code, "cycle_id": member.cycle_id}
         if member.cycle_id is not None:
-            plan = current_document(session, member.cycle_id, "plan")
-            gate = final_gate(session, member.cycle_id)
-            state = submission_state(session, member, now)
+            plan, gate = plans.get(member.cycle_id), gates.get(member.cycle_id)
             row.update({
                 "plan_version": plan.version if plan else None,
                 "plan_sha256": plan.sha256 if plan else None,
@@ -341,20 +361,23 @@ def flag_all(members: Sequence[OrganisationReturns], tables: SystemTables,
 
 def rollup_basis(session: Session, ics_cycle_id: str, members: Sequence[MemberCycle]) -> str:
     """What a roll-up is of: the system config and every member's accepted uploads."""
-    from plancycle.uploads import accepted_returns
+    from plancycle.uploads import accepted_returns_of
 
     cycle = session.get(Cycle, ics_cycle_id)
+    accepted = accepted_returns_of(session, [m.cycle_id for m in members if m.cycle_id])
     data = {"config": cycle.config_sha256 if cycle else None, "members": {
-        m.member.org_code: sorted(u.sha256 for u in accepted_returns(session, m.cycle_id)
-                                  .values()) if m.cycle_id else None for m in members}}
+        m.member.org_code: sorted(u.sha256 for u in accepted[m.cycle_id].values())
+        if m.cycle_id else None for m in members}}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def roll_up_cycles(runtime: CycleContext, ics_cycle_id: str, organisation_cycle_ids: Sequence[str],
+def roll_up_cycles(runtime: CycleContext, ics_cycle_id: str,
+                   organisation_cycle_ids: Sequence[str] | None,
                    *, published: str | Path | None = None, tolerances: Tolerances | None = None,
                    use_published: bool = True, tables_only: bool = False) -> SystemRollup:
     """Gather, roll up and flag every member organisation of a system cycle.
 
+    ``organisation_cycle_ids``: None for every member's latest cycle of the financial year.
     ``tables_only``: read just the columns the tables and flags need (a roll-up that builds
     no documents); :func:`build_system_plan` reads the rest when it needs it.
     """
@@ -362,6 +385,8 @@ def roll_up_cycles(runtime: CycleContext, ics_cycle_id: str, organisation_cycle_
 
     with runtime.register.session(actor=ACTOR) as session:
         config = system_config(session, ics_cycle_id)
+        if organisation_cycle_ids is None:
+            organisation_cycle_ids = organisation_cycles(session, config)
         members = member_cycles(session, config, organisation_cycle_ids)
         gathered = gather_members(session, members, tables_only=tables_only)
         previous = {m.member.org_code: ly for m in members

@@ -33,6 +33,7 @@ from plancycle.signoff.decisions import (
 from plancycle.signoff.documents import (
     TEMPLATE_KIND,
     current_document,
+    current_documents,
     document_kind,
     gate_settings,
     register_document,
@@ -81,6 +82,7 @@ __all__ = [
     "approvers_waiting",
     "audit_trail",
     "current_document",
+    "current_documents",
     "decide",
     "decision_trail",
     "document_kind",

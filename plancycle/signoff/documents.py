@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,17 @@ def current_document(session: Session, cycle_id: str, kind: str) -> Document | N
     return session.scalars(select(Document).where(Document.cycle_id == cycle_id,
                                                   Document.kind == kind)
                            .order_by(Document.version.desc())).first()
+
+
+def current_documents(session: Session, cycle_ids: Sequence[str], kind: str
+                      ) -> dict[str, Document]:
+    """:func:`current_document` of several cycles with one query (None: left out)."""
+    latest: dict[str, Document] = {}
+    for document in session.scalars(select(Document).where(
+            Document.cycle_id.in_(list(cycle_ids)), Document.kind == kind)
+            .order_by(Document.version)):
+        latest[document.cycle_id] = document
+    return latest
 
 
 def register_document(session: Session, cycle_id: str, kind: str, sha256: str, path: str,

@@ -34,6 +34,7 @@ from plancycle.submission.errors import SubmissionError
 from plancycle.submission.gate import (
     approving_decisions,
     final_gate,
+    final_gates,
     ready_gate,
     signatures,
     signed_plan_pdf,
@@ -59,7 +60,8 @@ __all__ = [
     "DELIVERED", "FAILED", "FORMAT", "HTTP_BACKOFF", "MANIFEST", "PENDING", "ManifestCheck",
     "Outcome", "Package", "SubmissionError", "SubmissionResult", "approving_decisions", "basis",
     "build_package", "complete_submission_tasks", "deliver_to", "destinations",
-    "existing_package", "final_gate", "label", "latest_accepted", "load_package", "lock_cycle",
+    "existing_package", "final_gate", "final_gates", "label", "latest_accepted", "load_package",
+    "lock_cycle",
     "open_record", "ready_gate", "record_outcome", "send", "sha256_file", "signatures",
     "signed_plan_pdf", "submissions_dir", "submit", "unlock_cycle", "verify_manifest",
 ]

@@ -3,6 +3,7 @@ signed plan built from them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,11 +33,18 @@ if TYPE_CHECKING:
 
 def final_gate(session: Session, cycle_id: str) -> Task | None:
     """The last gate of the cycle in calendar order (the board's sign-off)."""
-    gates = session.execute(
-        select(Task).join(Stage, Task.stage_id == Stage.id)
-        .where(Task.cycle_id == cycle_id, Task.kind == "gate")
-        .order_by(Stage.starts_on, Stage.sequence, Task.sequence)).scalars().all()
-    return gates[-1] if gates else None
+    return final_gates(session, [cycle_id]).get(cycle_id)
+
+
+def final_gates(session: Session, cycle_ids: Sequence[str]) -> dict[str, Task]:
+    """:func:`final_gate` of several cycles with one query (a cycle without gates: left out)."""
+    gates: dict[str, Task] = {}
+    for gate in session.execute(
+            select(Task).join(Stage, Task.stage_id == Stage.id)
+            .where(Task.cycle_id.in_(list(cycle_ids)), Task.kind == "gate")
+            .order_by(Stage.starts_on, Stage.sequence, Task.sequence)).scalars():
+        gates[gate.cycle_id] = gate
+    return gates
 
 
 def ready_gate(session: Session, cycle_id: str, gate_key: str | None = None) -> Task:

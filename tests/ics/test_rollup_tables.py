@@ -183,3 +183,41 @@ def test_the_roll_up_refuses_cycles_it_cannot_use(ics_register, cycles, expected
             service.member_cycles(session, config, cycles)
         with pytest.raises(service.IcsError, match="not a system cycle"):
             service.system_config(session, "r1d-2026-27")
+
+
+def test_gathering_many_members_reads_what_each_would_read_alone(ics_register):
+    """The roll-up gathers all members with a few queries and reads their typed copies
+    together; each member's frames are what gathering it alone from its raw files gives."""
+    from plancycle.planning import gather_returns, gather_returns_of
+    from plancycle.typed_returns import copy_path
+    from plancycle.uploads import accepted_returns
+    from tests.ics.conftest import MEMBERS, member_returns, record_accepted
+
+    rt = ics_register
+    for member in MEMBERS:
+        record_accepted(rt, member, member_returns(member))
+    cycles = [m.cycle_id for m in MEMBERS]
+    columns = service.TABLE_COLUMNS
+    with rt.register.session() as session:
+        alone = {c: gather_returns(session, c, columns) for c in cycles}  # parses, keeps copies
+        assert all(copy_path(u).exists() for c in cycles
+                   for u in accepted_returns(session, c).values())
+        together = gather_returns_of(session, cycles, columns)
+    assert list(together) == cycles
+    for cycle_id in cycles:
+        mine, theirs = together[cycle_id], alone[cycle_id]
+        assert mine.accepted == theirs.accepted and mine.missing == theirs.missing
+        assert mine.uploads == theirs.uploads and mine.notes == theirs.notes
+        assert set(mine.returns) == set(theirs.returns)
+        for kind, frame in theirs.returns.items():
+            assert list(mine.returns[kind].columns) == list(frame.columns), kind
+            pd.testing.assert_frame_equal(mine.returns[kind], frame.reset_index(drop=True),
+                                          check_column_type=len(frame.columns) > 0)
+    # and the roll-up of the command (tables only) equals the full one
+    quick = service.roll_up_cycles(rt, ICS_CYCLE, None, tables_only=True)
+    full = service.roll_up_cycles(rt, ICS_CYCLE, cycles)
+    for name, frame in full.tables.frames().items():
+        pd.testing.assert_frame_equal(quick.tables.frames()[name], frame, check_like=True)
+    assert [f.message for f in quick.flags] == [f.message for f in full.flags]
+    assert quick.basis == full.basis
+    pd.testing.assert_frame_equal(quick.plans, full.plans)
