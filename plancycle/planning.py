@@ -181,21 +181,21 @@ class _Registered:
         for holder in session.scalars(select(RoleHolder).where(RoleHolder.cycle_id.in_(ids))
                                       .order_by(RoleHolder.id)):
             holders.setdefault((holder.cycle_id, holder.role_key), []).append(holder)
-        shared = [t.id for t in tasks.values()
-                  if len(holders.get((t.cycle_id, t.role_key), ())) > 1]
+        # Tasks of roles held by several people are returned in parts, one per holder.
+        shared = {t.id for t in tasks.values()
+                  if len(holders.get((t.cycle_id, t.role_key), ())) > 1}
         standing_in: dict[tuple[int, int], int | None] = {}
         people: dict[int, Person] = {}
         if shared:
             standing_in = {(a.task_id, a.person_id): a.on_behalf_of_id for a in session.scalars(
                 select(Assignment).where(Assignment.task_id.in_(shared)))}
-            wanted = {h.person_id for t in shared for h in holders[
-                (tasks[t].cycle_id, tasks[t].role_key)]} | {
-                u.person_id for c in uploads.values() for us in c.values() for u in us
-                if len(holders.get((tasks[u.task_id].cycle_id, tasks[u.task_id].role_key),
-                                   ())) > 1} | {
-                v for v in standing_in.values() if v is not None}
+            named = {h.person_id for t in shared
+                     for h in holders[(tasks[t].cycle_id, tasks[t].role_key)]}
+            named |= {u.person_id for by_kind in uploads.values() for us in by_kind.values()
+                      for u in us if u.task_id in shared}
+            named |= {v for v in standing_in.values() if v is not None}
             people = {p.id: p for p in session.scalars(
-                select(Person).where(Person.id.in_(wanted)))}
+                select(Person).where(Person.id.in_(named)))}
         return cls(uploads, kinds, holders, standing_in, tasks, people)
 
     def requested_kinds(self, cycle_id: str) -> list[str]:
@@ -339,6 +339,7 @@ def _read(pick: _Pick, columns: Mapping[str, Sequence[str]] | None) -> pd.DataFr
         pick.problem = (f"{pick.whose}the accepted upload ({_label(pick.upload)}) could not "
                         f"be read back from the store ({exc}); upload it again")
         return None
+
 
 class PlanRefused(AnalysisRefused):
     """AnalysisRefused that survives pickling (Prefect may persist a failed task's exception,

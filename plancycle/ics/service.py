@@ -177,7 +177,8 @@ def submission_states(session: Session, members: Sequence[MemberCycle], now: dat
         if cycle_id is None:
             states.append(SubmissionState(code, None, False))
             continue
-        if first := records.get(cycle_id, [None])[0]:
+        if delivered := records.get(cycle_id):
+            first = delivered[0]
             states.append(SubmissionState(code, cycle_id, True, first.delivered_at, "package",
                                           first.package_sha256))
             continue
