@@ -50,6 +50,9 @@ def one_year(folder: Path, trust_size: int, profile: Path | None) -> tuple[float
     return took, output
 
 
+OURS = ("plancycle/", "flows/", "tasks/")
+
+
 def where(profile: Path, top: int = 15) -> None:
     """The plancycle/flows functions that held the main thread longest (inclusive)."""
     from collections import Counter
@@ -61,8 +64,14 @@ def where(profile: Path, top: int = 15) -> None:
         total += int(n)
         seen = set()
         for frame in stack.split(";"):
-            if "/plancycle/" in frame or "/flows/" in frame:
-                name = frame.split(" (")[0] + " " + frame.split("/")[-1].split(":")[0]
+            function, _, where_ = frame.partition(" (")
+            path = where_.rsplit(":", 1)[0]
+            # py-spy names the repo's files relative to the working directory and the
+            # rest by absolute path; match both spellings of ours.
+            ours = path.startswith(OURS) or (
+                "site-packages" not in path and any(f"/{d}" in path for d in OURS))
+            if ours:
+                name = function + " " + path.rsplit("/", 1)[-1]
                 if name not in seen:
                     seen.add(name)
                     counts[name] += int(n)

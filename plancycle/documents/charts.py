@@ -9,13 +9,19 @@ plan's HTML hash is stable.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from plancycle.analysis.plan import WorkforceAnalysis
+from plancycle.analysis.rag import Threshold
 from plancycle.returns import codes
 
 NHS_BLUE, NHS_DARK, NHS_LIGHT = "#005EB8", "#003087", "#41B6E6"
@@ -41,9 +47,8 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def age_pyramid(analysis: WorkforceAnalysis) -> bytes:
+def age_pyramid(profile: pd.DataFrame) -> bytes:
     """Headcount by age band, women to the right and men to the left."""
-    profile = analysis.current.age_profile
     fig = _figure(6.4, 3.6)
     ax = fig.add_subplot()
     y = np.arange(len(profile))
@@ -63,9 +68,8 @@ def age_pyramid(analysis: WorkforceAnalysis) -> bytes:
     return _png(fig)
 
 
-def wte_trend(analysis: WorkforceAnalysis) -> bytes:
+def wte_trend(monthly: pd.DataFrame) -> bytes:
     """Staff in post and establishment WTE month by month."""
-    monthly = analysis.vacancies.monthly
     fig = _figure()
     ax = fig.add_subplot()
     x = np.arange(len(monthly))
@@ -82,9 +86,8 @@ def wte_trend(analysis: WorkforceAnalysis) -> bytes:
     return _png(fig)
 
 
-def gap_by_year(analysis: WorkforceAnalysis) -> bytes:
+def gap_by_year(totals: pd.DataFrame) -> bytes:
     """Projected supply against each demand scenario over the plan years."""
-    totals = analysis.gap.totals
     fig = _figure()
     ax = fig.add_subplot()
     supply = totals[totals["scenario"] == totals["scenario"].iloc[0]]
@@ -104,10 +107,8 @@ def gap_by_year(analysis: WorkforceAnalysis) -> bytes:
     return _png(fig)
 
 
-def sickness_by_month(analysis: WorkforceAnalysis) -> bytes:
+def sickness_by_month(monthly: pd.DataFrame, threshold: Threshold) -> bytes:
     """Monthly sickness absence rate against the Green and Amber thresholds."""
-    monthly = analysis.sickness.by_month
-    threshold = analysis.thresholds.sickness_pct
     fig = _figure()
     ax = fig.add_subplot()
     x = np.arange(len(monthly))
@@ -124,30 +125,61 @@ def sickness_by_month(analysis: WorkforceAnalysis) -> bytes:
     return _png(fig)
 
 
-CHARTS = {
-    "age_pyramid": age_pyramid,
-    "wte_trend": wte_trend,
-    "gap_by_year": gap_by_year,
-    "sickness_by_month": sickness_by_month,
+# Each chart names the parts of the analysis it draws, so a drawing can be reused whenever
+# those parts are the same: the draft plan, the signed plan and the executive summary of
+# one analysis share their charts instead of drawing each three times.
+CHARTS: dict[str, tuple[Callable[[WorkforceAnalysis], tuple], Callable[..., bytes]]] = {
+    "age_pyramid": (lambda a: (a.current.age_profile,), age_pyramid),
+    "wte_trend": (lambda a: (a.vacancies.monthly,), wte_trend),
+    "gap_by_year": (lambda a: (a.gap.totals,), gap_by_year),
+    "sickness_by_month": (lambda a: (a.sickness.by_month, a.thresholds.sickness_pct),
+                          sickness_by_month),
 }
 
+_DRAWN: OrderedDict[tuple[str, str], str] = OrderedDict()
+_DRAWN_LIMIT = 64
+_DRAWN_LOCK = threading.Lock()
 
-def render_charts(analysis: WorkforceAnalysis) -> dict[str, str]:
-    """Every chart as a data URI, keyed by name."""
-    return {name: data_uri(draw(analysis)) for name, draw in CHARTS.items()}
+
+def _fingerprint(inputs: tuple) -> str:
+    """A digest of what a chart is drawn from: every frame's columns, dtypes, index and
+    values, and the repr of anything else (thresholds are small frozen dataclasses)."""
+    digest = hashlib.sha256()
+    for part in inputs:
+        if isinstance(part, pd.DataFrame):
+            digest.update(repr((list(part.columns), [str(d) for d in part.dtypes])).encode())
+            digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def chart(name: str, analysis: WorkforceAnalysis) -> str:
+    """One chart as a data URI, drawn once per distinct input in this process."""
+    inputs_of, draw = CHARTS[name]
+    inputs = inputs_of(analysis)
+    key = (name, _fingerprint(inputs))
+    with _DRAWN_LOCK:
+        if key in _DRAWN:
+            _DRAWN.move_to_end(key)
+            return _DRAWN[key]
+    uri = data_uri(draw(*inputs))
+    with _DRAWN_LOCK:
+        _DRAWN[key] = uri
+        while len(_DRAWN) > _DRAWN_LIMIT:
+            _DRAWN.popitem(last=False)
+    return uri
 
 
 class LazyCharts:
-    """Charts drawn on first use (``charts.age_pyramid`` in a template), then cached, so a
-    one-page summary does not pay for the four charts of the full plan."""
+    """Charts drawn on first use (``charts.age_pyramid`` in a template), so a one-page
+    summary does not pay for the four charts of the full plan."""
 
     def __init__(self, analysis: WorkforceAnalysis) -> None:
         self._analysis = analysis
-        self._cache: dict[str, str] = {}
 
     def __getattr__(self, name: str) -> str:
         if name.startswith("_") or name not in CHARTS:
             raise AttributeError(name)
-        if name not in self._cache:
-            self._cache[name] = data_uri(CHARTS[name](self._analysis))
-        return self._cache[name]
+        return chart(name, self._analysis)

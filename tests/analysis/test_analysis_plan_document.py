@@ -121,3 +121,35 @@ def test_executive_summary_is_one_page(synthetic_analysis):
     text = pdf_text(summary.pdf)
     assert "executive summary" in text and "Priority actions" in text
     assert "RAG ratings" in text
+
+
+
+def test_a_chart_is_drawn_once_per_distinct_input_and_redrawn_when_its_data_changes(
+        synthetic_analysis, monkeypatch):
+    """The draft, the signed plan and the summary share drawings; new data draws anew."""
+    from plancycle.documents import charts
+
+    drawn: list[str] = []
+    monkeypatch.setattr(charts, "_DRAWN", type(charts._DRAWN)())
+    for name, (inputs_of, draw) in list(charts.CHARTS.items()):
+        def counted(*inputs, _draw=draw, _name=name):
+            drawn.append(_name)
+            return _draw(*inputs)
+        monkeypatch.setitem(charts.CHARTS, name, (inputs_of, counted))
+
+    first = {name: charts.chart(name, synthetic_analysis) for name in charts.CHARTS}
+    again = {name: charts.chart(name, synthetic_analysis) for name in charts.CHARTS}
+    assert again == first
+    assert sorted(drawn) == sorted(charts.CHARTS)
+
+    months = synthetic_analysis.sickness.by_month.assign(
+        rate_pct=synthetic_analysis.sickness.by_month["rate_pct"] + 1.0)
+    changed = dataclasses.replace(
+        synthetic_analysis, sickness=dataclasses.replace(synthetic_analysis.sickness,
+                                                         by_month=months))
+    redrawn = {name: charts.chart(name, changed) for name in charts.CHARTS}
+    assert drawn.count("sickness_by_month") == 2
+    assert len(drawn) == len(charts.CHARTS) + 1
+    assert redrawn["sickness_by_month"] != first["sickness_by_month"]
+    assert {k: v for k, v in redrawn.items() if k != "sickness_by_month"} == {
+        k: v for k, v in first.items() if k != "sickness_by_month"}
