@@ -64,37 +64,29 @@ STARTUP_SECONDS = 2.0
 
 
 def _quiet_start(seconds: float) -> Callable[[], None]:
-    """Pause the cyclic collector while the command starts; return what settles it early.
+    """Pause the cyclic collector while the command starts; return what ends the pause.
 
     Why: a command's first half-second imports pandas, SQLAlchemy, pyarrow and its own
     modules — about a million long-lived objects and next to no garbage — and the collector
-    walks them again and again meanwhile, then once more at interpreter exit (≈0.2–0.3 s
-    of a one-second ``plancycle ics rollup``). After ``seconds`` (or when the command ends,
-    if sooner) what exists is moved out of the collector's sight (``gc.freeze``, as for
-    Great Expectations' import) and collection resumes, so a long command (a chase, the
-    portal) collects its own garbage as usual. Reference counting frees memory throughout.
+    walks them again and again meanwhile, then once more at interpreter exit (≈0.3 s of a
+    one-second ``plancycle ics rollup``). A command that ends within ``seconds`` moves what
+    exists out of the collector's sight as it returns (``gc.freeze``, as for Great
+    Expectations' import), so the exit pays nothing; a longer one (a chase, the portal)
+    simply has collection resumed after ``seconds`` and collects its garbage as usual —
+    nothing it allocates is frozen. Reference counting frees memory throughout.
     """
     if not gc.isenabled():
         return lambda: None
     gc.disable()
-    lock = threading.Lock()
-    settled = False
-
-    def settle() -> None:
-        nonlocal settled
-        with lock:
-            if not settled:
-                settled = True
-                gc.freeze()
-                gc.enable()
-
-    timer = threading.Timer(seconds, settle)
+    timer = threading.Timer(seconds, gc.enable)
     timer.daemon = True
     timer.start()
 
     def done() -> None:
         timer.cancel()
-        settle()
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
 
     return done
 
