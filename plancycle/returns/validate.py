@@ -213,8 +213,12 @@ def prepare(table: ReturnTable) -> Prepared:
             if value.dtype == object or pd.api.types.is_string_dtype(value.dtype):
                 # factorize + from_codes: pd.Categorical(values) would sort the categories.
                 codes_, categories = pd.factorize(value, use_na_sentinel=True)
-                value = pd.Series(pd.Categorical.from_codes(codes_, categories=categories),
-                                  index=value.index)
+                # Repetitive text filters cheaply as codes; mostly distinct text (an
+                # identifier checked for uniqueness) stays as read: its categories would be
+                # one Python string per row (≈90 MB per 1.5M rows) for no gain.
+                if len(categories) * 2 <= len(value):
+                    value = pd.Series(pd.Categorical.from_codes(codes_, categories=categories),
+                                      index=value.index)
             gx[col.name] = value.array
     typed_frame = pd.DataFrame(typed, index=text.index, copy=False)
     # GX lists offending rows by index; an unnamed index makes it return plain row numbers.

@@ -361,6 +361,20 @@ def test_duplicate_assignment_ids_fail_with_both_rows():
     assert report.verdict == "fail" and [r.row for r in check.rows] == [2, 5]
 
 
+def test_every_assignment_id_given_twice_fails_every_row():
+    """Mostly repeated identifiers are checked as codes, mostly distinct ones as read: the
+    same rule either way (here every row is someone's duplicate)."""
+    rows = sip_rows()
+    half = len(rows) // 2
+    for i in range(half):
+        rows[half + i]["assignment_id"] = rows[i]["assignment_id"]
+    rows = rows[:2 * half]
+    report = validate_upload(sip(rows), "staff_in_post", file_name="u.csv")
+    check = report.check("unique.assignment_id")
+    assert check.offending == 2 * half
+    assert [r.row for r in check.rows][:2] == [2, 3]
+
+
 # --- cross-field and cross-return rules --------------------------------------------------
 
 def sickness(rows: list[tuple[str, str, str]]) -> bytes:
