@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -148,7 +149,11 @@ def _fingerprint(inputs: tuple) -> str:
     for part in inputs:
         if isinstance(part, pd.DataFrame):
             digest.update(repr((list(part.columns), [str(d) for d in part.dtypes])).encode())
-            digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+            try:
+                values = pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes()
+            except TypeError:   # a cell pandas cannot hash (a list): the pickled frame
+                values = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+            digest.update(values)
         else:
             digest.update(repr(part).encode())
         digest.update(b"\x00")
