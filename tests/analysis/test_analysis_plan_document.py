@@ -123,7 +123,6 @@ def test_executive_summary_is_one_page(synthetic_analysis):
     assert "RAG ratings" in text
 
 
-
 def test_a_chart_is_drawn_once_per_distinct_input_and_redrawn_when_its_data_changes(
         synthetic_analysis, monkeypatch):
     """The draft, the signed plan and the summary share drawings; new data draws anew."""
